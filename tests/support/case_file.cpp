@@ -1,0 +1,72 @@
+#include "support/case_file.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace tokenstorm::testing {
+
+std::string sourcePath(const std::string& relative) {
+  return std::string(TOKENSTORM_SOURCE_DIR) + "/" + relative;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<CaseFile> loadCases(const std::string& folder) {
+  namespace fs = std::filesystem;
+  std::vector<CaseFile> cases;
+  fs::path dir = sourcePath("tests/data/" + folder);
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".case") {
+      continue;
+    }
+    CaseFile c;
+    c.path = entry.path().string();
+    c.name = entry.path().stem().string();
+    c.slow = c.name.size() > 5 && c.name.substr(c.name.size() - 5) == ".slow";
+    std::string text = readFile(c.path);
+    size_t sep = std::string::npos;
+    for (size_t pos = 0; pos < text.size();) {
+      size_t end = text.find('\n', pos);
+      std::string_view line(text.data() + pos, (end == std::string::npos ? text.size() : end) - pos);
+      if (line == "----" || line == "----\r") {
+        sep = pos;
+        break;
+      }
+      if (end == std::string::npos) {
+        break;
+      }
+      pos = end + 1;
+    }
+    if (sep == std::string::npos) {
+      ADD_FAILURE() << c.path << ": no `----` line separating input from expected output";
+      continue;
+    }
+    c.input = text.substr(0, sep);
+    size_t title_end = c.input.find('\n');
+    c.title = c.input.substr(0, title_end);
+    std::istringstream rest(text.substr(text.find('\n', sep) + 1));
+    for (std::string line; std::getline(rest, line);) {
+      if (!line.empty() && line.back() == '\r') {
+        line.pop_back();
+      }
+      if (!line.empty()) {
+        c.expected.push_back(line);
+      }
+    }
+    cases.push_back(std::move(c));
+  }
+  std::sort(cases.begin(), cases.end(), [](const CaseFile& a, const CaseFile& b) { return a.name < b.name; });
+  EXPECT_FALSE(cases.empty()) << "no .case files in " << dir;
+  return cases;
+}
+
+}  // namespace tokenstorm::testing

@@ -1,0 +1,32 @@
+// Data-driven test cases (style.md): a text file with the input, a line `----`, and the expected output.
+//
+//   # what the case checks            <- first line: a comment naming the case (part of the input)
+//   ...input...
+//   ----
+//   ...expected lines...
+//
+// A `.slow` suffix before the extension (`x.slow.case`) marks a slow case; the runners skip those unless
+// TOKENSTORM_SLOW_TESTS is set.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tokenstorm::testing {
+
+struct CaseFile {
+  std::string path;
+  std::string name;   // file name without folder and extension
+  std::string title;  // the first line's comment
+  std::string input;
+  std::vector<std::string> expected;  // non-empty lines after `----`
+  bool slow = false;
+};
+
+// All `*.case` files of a folder under tests/data, sorted by name. Fails the test if the folder is empty.
+std::vector<CaseFile> loadCases(const std::string& folder_under_tests_data);
+
+std::string readFile(const std::string& path);
+std::string sourcePath(const std::string& relative);  // path of a file in the source tree
+
+}  // namespace tokenstorm::testing
