@@ -4,8 +4,10 @@
 // usage, 3 aborted, 4 internal error.
 #include <nlohmann/json.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <sstream>
@@ -16,6 +18,11 @@
 #include "tokenstorm/core/explain.h"
 #include "tokenstorm/core/loadtest_io.h"
 #include "tokenstorm/core/validate.h"
+#include "tokenstorm/sim/config.h"
+#include "tokenstorm/sim/server.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
 namespace {
 
@@ -36,6 +43,8 @@ Commands:
                   Check LoadTest files (YAML or JSON, several documents per file; '-' reads stdin).
                   --explain prints the expanded stages, total duration, request and cost estimates.
   crd             Print the LoadTest CustomResourceDefinition (YAML), generated from the model.
+  sim [--listen HOST:PORT] [--config FILE] [--truth FILE]
+                  Serve the simulated LLM endpoint (OpenAI- and Anthropic-compatible).
   version         Print the version.
 
 Options:
@@ -184,6 +193,121 @@ int cmdValidate(const std::vector<std::string>& args) {
   return all_valid ? kExitOk : kExitInvalid;
 }
 
+constexpr const char* kSimUsage = R"(Usage: tokenstorm sim [--listen HOST:PORT] [--config FILE] [--truth FILE]
+
+Serves a simulated LLM endpoint: OpenAI chat/completions and Anthropic messages (streaming and not),
+GET /v1/models, /health, /health/ready, /metrics, POST /admin/config. Behaviour (batching, queueing,
+replicas, rate limits, faults, prefix cache) comes from the config file; docs/simulator.md describes it.
+
+  --listen HOST:PORT  address to serve on (default 127.0.0.1:8000; port 0 picks a free one)
+  --config FILE       simulator config (YAML or JSON); SIGHUP re-reads it
+  --truth FILE        write one JSON line per request: what the server did and when (monotonic ns)
+)";
+
+bool readFileText(const std::string& path, std::string* text, std::string* error) {
+  if (!readInput(path, text, error)) {
+    *error = path + ": " + *error;
+    return false;
+  }
+  return true;
+}
+
+int cmdSim(const std::vector<std::string>& args) {
+  std::string listen = "127.0.0.1:8000";
+  std::string config_path;
+  std::string truth_path;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "-h" || a == "--help") {
+      std::cout << kSimUsage;
+      return kExitOk;
+    }
+    if ((a == "--listen" || a == "--config" || a == "--truth") && i + 1 < args.size()) {
+      (a == "--listen" ? listen : a == "--config" ? config_path : truth_path) = args[++i];
+    } else {
+      std::cerr << "tokenstorm sim: unexpected argument " << a << "\n" << kSimUsage;
+      return kExitInvalid;
+    }
+  }
+  size_t colon = listen.rfind(':');
+  std::string host = colon == std::string::npos ? listen : listen.substr(0, colon);
+  std::string port_text = colon == std::string::npos ? "" : listen.substr(colon + 1);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = -1;
+  if (!port_text.empty() && port_text.size() <= 5 &&
+      port_text.find_first_not_of("0123456789") == std::string::npos) {
+    port = std::stoi(port_text);
+  }
+  if (port < 0 || port > 65535) {
+    std::cerr << "tokenstorm sim: --listen needs HOST:PORT, such as 127.0.0.1:8000 (got \"" << listen
+              << "\")\n";
+    return kExitInvalid;
+  }
+  tokenstorm::sim::SimConfig config;
+  if (!config_path.empty()) {
+    std::string text;
+    std::string error;
+    if (!readFileText(config_path, &text, &error)) {
+      std::cerr << "tokenstorm sim: " << error << "\n";
+      return kExitInvalid;
+    }
+    core::Diagnostics errors;
+    auto parsed = tokenstorm::sim::parseSimConfig(text, &errors);
+    if (!parsed) {
+      for (const auto& e : errors) {
+        std::cerr << e.str(config_path) << "\n";
+      }
+      return kExitInvalid;
+    }
+    config = *parsed;
+  }
+  boost::asio::io_context io;
+  tokenstorm::sim::Server server(io, config, core::RealClock::instance(), truth_path);
+  std::string error;
+  if (!server.listen(host, static_cast<uint16_t>(port), &error)) {
+    std::cerr << "tokenstorm sim: " << error << "\n";
+    return kExitInvalid;
+  }
+  std::cout << "tokenstorm sim: serving on http://"
+            << (host.find(':') != std::string::npos ? "[" + host + "]" : host) << ":" << server.port()
+            << std::endl;
+  boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
+  stop_signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (!ec) {
+      server.stop();
+      io.stop();
+    }
+  });
+  boost::asio::signal_set reload(io, SIGHUP);
+  std::function<void()> wait_reload = [&] {
+    reload.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) {
+        return;
+      }
+      std::string text;
+      std::string read_error;
+      core::Diagnostics errors;
+      if (config_path.empty()) {
+        std::cerr << "tokenstorm sim: SIGHUP ignored: no --config file to reload\n";
+      } else if (!readFileText(config_path, &text, &read_error)) {
+        std::cerr << "tokenstorm sim: reload failed: " << read_error << "\n";
+      } else if (!server.applyConfig(text, &errors)) {
+        for (const auto& e : errors) {
+          std::cerr << "tokenstorm sim: reload failed: " << e.str(config_path) << "\n";
+        }
+      } else {
+        std::cerr << "tokenstorm sim: reloaded " << config_path << "\n";
+      }
+      wait_reload();
+    });
+  };
+  wait_reload();
+  io.run();
+  return kExitOk;
+}
+
 int cmdCrd(const std::vector<std::string>& args) {
   for (const auto& a : args) {
     if (a == "-h" || a == "--help") {
@@ -219,6 +343,9 @@ int run(int argc, char** argv) {
   }
   if (cmd == "crd") {
     return cmdCrd(rest);
+  }
+  if (cmd == "sim") {
+    return cmdSim(rest);
   }
   std::cerr << "tokenstorm: unknown command \"" << cmd << "\"\n\n" << kUsage;
   return kExitInvalid;

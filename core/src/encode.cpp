@@ -3,7 +3,7 @@
 
 #include <cstdlib>
 
-#include "loadtest_fields.h"
+#include "tokenstorm/core/loadtest_fields.h"
 #include "tokenstorm/core/loadtest_io.h"
 
 namespace tokenstorm::core {

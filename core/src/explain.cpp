@@ -4,23 +4,13 @@
 #include <cmath>
 #include <cstdio>
 
+#include "tokenstorm/core/distribution.h"
 #include "tokenstorm/core/stages.h"
 
 namespace tokenstorm::core {
 namespace {
 
 constexpr double kSigmas = 4;  // worst case of an unbounded normal/lognormal, when no max is given
-
-double mean(const Dist& d) {
-  if (d.fixed) {
-    return *d.fixed;
-  }
-  if (d.uniform) {
-    return (d.uniform->min + d.uniform->max) / 2;
-  }
-  const auto& s = d.normal ? *d.normal : *d.lognormal;
-  return std::clamp(s.mean, s.min.value_or(0), s.max.value_or(s.mean));
-}
 
 double worst(const Dist& d, bool* bounded) {
   if (d.fixed) {

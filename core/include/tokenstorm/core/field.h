@@ -21,7 +21,8 @@ struct F {
   bool isNonNegative = false;   // >= 0 (numbers, durations, decimals)
   std::optional<double> minimum;
   std::optional<double> maximum;
-  std::string_view pattern;  // ECMA regex, anchored; also checked by the decoder
+  std::string_view pattern;                          // ECMA regex, anchored, published in the CRD
+  bool (*patternCheck)(std::string_view) = nullptr;  // the same rule, as code, for the decoder
   std::string_view patternHint;
   int64_t maxLength = 0;
   int64_t minItems = 0;
@@ -59,9 +60,11 @@ struct F {
     f.maximum = m;
     return f;
   }
-  constexpr F matching(std::string_view regex, std::string_view hint, int64_t max_length) const {
+  constexpr F matching(std::string_view regex, bool (*check)(std::string_view), std::string_view hint,
+                       int64_t max_length) const {
     F f = *this;
     f.pattern = regex;
+    f.patternCheck = check;
     f.patternHint = hint;
     f.maxLength = max_length;
     return f;
@@ -76,6 +79,17 @@ struct F {
 
 // Names used in many places: a DNS-1123 label (Kubernetes object names, our endpoint and class names).
 inline constexpr std::string_view kDnsLabel = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+constexpr bool isDnsLabel(std::string_view s) {
+  if (s.empty() || s.front() == '-' || s.back() == '-') {
+    return false;
+  }
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
 inline constexpr std::string_view kDnsLabelHint =
     "lower-case letters, digits and '-', starting and ending with a letter or digit";
 

@@ -2,7 +2,7 @@
 //
 // These are plain data. Members use the API's own camelCase spelling so that a reader maps a YAML key to
 // its member without a table (`inline`, `class` and `operator` get a suffix or synonym, being C++ words).
-// Each type is described once, in src/loadtest_fields.h; the parser, the JSON encoder and the CRD
+// Each type is described once, in loadtest_fields.h; the parser, the JSON encoder and the CRD
 // generator all read that description, which is what keeps the CRD and the C++ model from drifting.
 // Defaults written here are the API's defaults (the CRD publishes the ones marked there).
 #pragma once

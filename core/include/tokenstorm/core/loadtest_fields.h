@@ -46,7 +46,7 @@ template <class V>
 void describe(V& v, Endpoint& e) {
   v.field(e.name, F("name", "Endpoint name, used in reports and routing.")
                       .required()
-                      .matching(kDnsLabel, kDnsLabelHint, 63));
+                      .matching(kDnsLabel, isDnsLabel, kDnsLabelHint, 63));
   v.field(e.url, F("url", "Base URL (http://, https://, or sim:// for the built-in simulator).").required());
   v.field(e.api, F("api", "Wire API spoken by the endpoint.").withDefault());
   v.field(e.model, F("model", "Model name sent in each request.").required());
@@ -179,7 +179,7 @@ template <class V>
 void describe(V& v, WorkloadClass& c) {
   v.field(c.name, F("name", "Class name, used in reports and thresholds.")
                       .required()
-                      .matching(kDnsLabel, kDnsLabelHint, 63));
+                      .matching(kDnsLabel, isDnsLabel, kDnsLabelHint, 63));
   v.field(c.weight, F("weight", "Relative share of requests.").withDefault().positive());
   v.field(c.prompt, F("prompt", "What the prompts look like.").required());
   v.field(c.maxOutputTokens, F("maxOutputTokens", "max_tokens sent with each request.").required());
@@ -234,7 +234,7 @@ void describe(V& v, Workload& w) {
 template <class V>
 void describe(V& v, Stage& s) {
   v.field(s.name, F("name", "Stage name, used in reports and thresholds. Default: stage-N.")
-                      .matching(kDnsLabel, kDnsLabelHint, 63));
+                      .matching(kDnsLabel, isDnsLabel, kDnsLabelHint, 63));
   v.field(s.duration, F("duration", "Length of the stage.").required().positive());
   v.field(s.rate, F("rate", "Open mode: requests per second reached at the end of the stage.")
                       .nonNegative()
