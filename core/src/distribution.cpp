@@ -60,7 +60,8 @@ Duration sample(const DurationDist& d, Rng& rng) {
   if (s.max) {
     hi = static_cast<double>(s.max->nanos);
   }
-  double v = drawSpread(static_cast<double>(s.mean.nanos), static_cast<double>(s.stddev.nanos), !d.normal, rng);
+  double v =
+      drawSpread(static_cast<double>(s.mean.nanos), static_cast<double>(s.stddev.nanos), !d.normal, rng);
   return nanos(clampTo(v, lo, hi));
 }
 

@@ -25,7 +25,8 @@ std::optional<SimConfig> parseSimConfig(std::string_view text, core::Diagnostics
   for (const auto& [code, p] : config.faults.errorRates) {
     int status = std::atoi(code.c_str());
     if (status < 400 || status > 599 || std::to_string(status) != code) {
-      errors->push_back(core::Diagnostic{"faults.errorRates." + code, "must be an HTTP status code 400-599", {}});
+      errors->push_back(
+          core::Diagnostic{"faults.errorRates." + code, "must be an HTTP status code 400-599", {}});
     }
   }
   if (!errors->empty()) {

@@ -7,8 +7,8 @@
 
 namespace tokenstorm::sim {
 
-Model::Model(const ServingConfig& serving, const ReplicasConfig& replicas, const PrefixCacheConfig& prefix_cache,
-             uint64_t seed, MonoNanos start)
+Model::Model(const ServingConfig& serving, const ReplicasConfig& replicas,
+             const PrefixCacheConfig& prefix_cache, uint64_t seed, MonoNanos start)
     : serving_(serving), replicasConfig_(replicas), prefixCache_(prefix_cache), rng_(seed) {
   if (!replicas.scaleToZero) {
     for (int64_t i = 0; i < replicas.count; ++i) {
@@ -20,7 +20,9 @@ Model::Model(const ServingConfig& serving, const ReplicasConfig& replicas, const
   }
 }
 
-int64_t Model::kvOf(const Job& j) const { return j.request.promptTokens + j.generated; }
+int64_t Model::kvOf(const Job& j) const {
+  return j.request.promptTokens + j.generated;
+}
 
 int64_t Model::lookupCached(const Replica& r, const std::vector<uint64_t>& blocks) const {
   int64_t n = 0;
@@ -171,8 +173,9 @@ void Model::startStep(Replica& r, int index, MonoNanos at) {
     r.stepEndsAt.reset();
     return;
   }
-  step_nanos += static_cast<double>(serving_.decodeStepBase.nanos) +
-                static_cast<double>(serving_.decodeStepPerSequence.nanos) * static_cast<double>(r.running.size());
+  step_nanos +=
+      static_cast<double>(serving_.decodeStepBase.nanos) +
+      static_cast<double>(serving_.decodeStepPerSequence.nanos) * static_cast<double>(r.running.size());
   r.stepEndsAt = at + static_cast<MonoNanos>(std::llround(step_nanos));
 }
 
@@ -310,9 +313,10 @@ void Model::setReplicaCount(int count, MonoNanos now) {
 }
 
 void Model::compactReplicas() {
-  replicas_.erase(std::remove_if(replicas_.begin(), replicas_.end(),
-                                 [](const Replica& r) { return r.retiring && r.running.empty() && r.waiting.empty(); }),
-                  replicas_.end());
+  replicas_.erase(
+      std::remove_if(replicas_.begin(), replicas_.end(),
+                     [](const Replica& r) { return r.retiring && r.running.empty() && r.waiting.empty(); }),
+      replicas_.end());
   for (size_t i = 0; i < replicas_.size(); ++i) {  // jobs refer to their replica by index
     for (uint64_t id : replicas_[i].running) {
       jobs_.at(id).replica = static_cast<int>(i);
@@ -323,7 +327,9 @@ void Model::compactReplicas() {
   }
 }
 
-void Model::reconfigure(const ServingConfig& serving) { serving_ = serving; }
+void Model::reconfigure(const ServingConfig& serving) {
+  serving_ = serving;
+}
 
 bool Model::ready(MonoNanos now) const {
   for (const auto& r : replicas_) {

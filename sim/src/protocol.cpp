@@ -74,7 +74,8 @@ std::variant<std::string, ProtocolError> contentText(const Json& content, const 
   return text;
 }
 
-std::optional<ProtocolError> readInt(const Json& body, const char* key, int64_t min, int64_t max, int64_t* out) {
+std::optional<ProtocolError> readInt(const Json& body, const char* key, int64_t min, int64_t max,
+                                     int64_t* out) {
   if (!body.contains(key) || body[key].is_null()) {
     return std::nullopt;
   }
@@ -84,8 +85,8 @@ std::optional<ProtocolError> readInt(const Json& body, const char* key, int64_t 
   }
   int64_t n = v.get<int64_t>();
   if (n < min || n > max) {
-    return invalid(std::string(key) + " must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                       " (got " + std::to_string(n) + ")",
+    return invalid(std::string(key) + " must be between " + std::to_string(min) + " and " +
+                       std::to_string(max) + " (got " + std::to_string(n) + ")",
                    key);
   }
   *out = n;
@@ -107,7 +108,8 @@ constexpr int64_t kMaxOutputTokens = 1'000'000;
 
 }  // namespace
 
-std::variant<SimRequest, ProtocolError> parseRequest(ApiKind api, std::string_view text, const SimConfig& config) {
+std::variant<SimRequest, ProtocolError> parseRequest(ApiKind api, std::string_view text,
+                                                     const SimConfig& config) {
   Json body = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) {
     return invalid("request body is not valid JSON", "");
@@ -228,7 +230,9 @@ std::string errorBody(ApiKind api, const ProtocolError& e) {
 StreamEncoder::StreamEncoder(const SimRequest& request, std::string id, int64_t created)
     : request_(request), id_(std::move(id)), created_(created) {}
 
-std::string StreamEncoder::chunk(const std::string& json) const { return "data: " + json + "\n\n"; }
+std::string StreamEncoder::chunk(const std::string& json) const {
+  return "data: " + json + "\n\n";
+}
 
 namespace {
 
@@ -262,18 +266,20 @@ std::string StreamEncoder::start(const Usage& usage) {
   const std::string model = jsonQuoted(request_.model);
   switch (request_.api) {
     case ApiKind::OpenAIChat:
-      return chunk("{\"id\":\"chatcmpl-" + id_ + "\",\"object\":\"chat.completion.chunk\",\"created\":" +
-                   std::to_string(created_) + ",\"model\":" + model +
-                   ",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,"
-                   "\"finish_reason\":null}]" +
-                   (request_.continuousUsage ? ",\"usage\":" + usageJson(usage, false) : std::string()) + "}");
+      return chunk(
+          "{\"id\":\"chatcmpl-" + id_ + "\",\"object\":\"chat.completion.chunk\",\"created\":" +
+          std::to_string(created_) + ",\"model\":" + model +
+          ",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,"
+          "\"finish_reason\":null}]" +
+          (request_.continuousUsage ? ",\"usage\":" + usageJson(usage, false) : std::string()) + "}");
     case ApiKind::OpenAICompletions:
       return "";  // the completions API has no role chunk
     case ApiKind::AnthropicMessages:
       return anthropicEvent("message_start",
                             "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_" + id_ +
                                 "\",\"type\":\"message\",\"role\":\"assistant\",\"model\":" + model +
-                                ",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":" +
+                                ",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{"
+                                "\"input_tokens\":" +
                                 std::to_string(usage.promptTokens - usage.cachedTokens) +
                                 ",\"cache_read_input_tokens\":" + std::to_string(usage.cachedTokens) +
                                 ",\"output_tokens\":1}}}") +
@@ -286,24 +292,27 @@ std::string StreamEncoder::delta(std::string_view text, bool reasoning, const Us
   std::string out;
   switch (request_.api) {
     case ApiKind::OpenAIChat:
-      out = "data: {\"id\":\"chatcmpl-" + id_ + "\",\"object\":\"chat.completion.chunk\",\"created\":" +
-            std::to_string(created_) + ",\"model\":" + jsonQuoted(request_.model) + ",\"choices\":[{\"index\":0,\"delta\":{\"" +
+      out = "data: {\"id\":\"chatcmpl-" + id_ +
+            "\",\"object\":\"chat.completion.chunk\",\"created\":" + std::to_string(created_) +
+            ",\"model\":" + jsonQuoted(request_.model) + ",\"choices\":[{\"index\":0,\"delta\":{\"" +
             (reasoning ? "reasoning_content" : "content") + "\":\"";
       appendEscaped(out, text);
       out += "\"},\"logprobs\":null,\"finish_reason\":null}]";
       break;
     case ApiKind::OpenAICompletions:
-      out = "data: {\"id\":\"cmpl-" + id_ + "\",\"object\":\"text_completion\",\"created\":" +
-            std::to_string(created_) + ",\"model\":" + jsonQuoted(request_.model) + ",\"choices\":[{\"index\":0,\"text\":\"";
+      out = "data: {\"id\":\"cmpl-" + id_ +
+            "\",\"object\":\"text_completion\",\"created\":" + std::to_string(created_) +
+            ",\"model\":" + jsonQuoted(request_.model) + ",\"choices\":[{\"index\":0,\"text\":\"";
       appendEscaped(out, text);
       out += "\",\"logprobs\":null,\"finish_reason\":null}]";
       break;
     case ApiKind::AnthropicMessages: {
       std::string events;
       if (reasoning && !inThinkingBlock_) {
-        events += anthropicEvent("content_block_start", "{\"type\":\"content_block_start\",\"index\":" +
-                                                            std::to_string(blockIndex_) +
-                                                            ",\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}");
+        events +=
+            anthropicEvent("content_block_start",
+                           "{\"type\":\"content_block_start\",\"index\":" + std::to_string(blockIndex_) +
+                               ",\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}");
         inThinkingBlock_ = true;
       }
       if (!reasoning && !inTextBlock_) {
@@ -312,13 +321,15 @@ std::string StreamEncoder::delta(std::string_view text, bool reasoning, const Us
                                                              std::to_string(blockIndex_++) + "}");
           inThinkingBlock_ = false;
         }
-        events += anthropicEvent("content_block_start", "{\"type\":\"content_block_start\",\"index\":" +
-                                                            std::to_string(blockIndex_) +
-                                                            ",\"content_block\":{\"type\":\"text\",\"text\":\"\"}}");
+        events +=
+            anthropicEvent("content_block_start",
+                           "{\"type\":\"content_block_start\",\"index\":" + std::to_string(blockIndex_) +
+                               ",\"content_block\":{\"type\":\"text\",\"text\":\"\"}}");
         inTextBlock_ = true;
       }
       std::string data = "{\"type\":\"content_block_delta\",\"index\":" + std::to_string(blockIndex_) +
-                         ",\"delta\":{\"type\":\"" + (reasoning ? "thinking_delta\",\"thinking\":\"" : "text_delta\",\"text\":\"");
+                         ",\"delta\":{\"type\":\"" +
+                         (reasoning ? "thinking_delta\",\"thinking\":\"" : "text_delta\",\"text\":\"");
       appendEscaped(data, text);
       data += "\"}}";
       return events + anthropicEvent("content_block_delta", data);
@@ -342,9 +353,10 @@ std::string StreamEncoder::finish(Finish finish, const Usage& usage) {
       std::string head = chat ? "{\"id\":\"chatcmpl-" + id_ + "\",\"object\":\"chat.completion.chunk\""
                               : "{\"id\":\"cmpl-" + id_ + "\",\"object\":\"text_completion\"";
       head += ",\"created\":" + created + ",\"model\":" + model;
-      out += chunk(head + ",\"choices\":[{\"index\":0," + (chat ? "\"delta\":{}" : "\"text\":\"\"") +
-                   ",\"logprobs\":null,\"finish_reason\":\"" + finishName(finish, false) + "\"}]" +
-                   (request_.continuousUsage ? ",\"usage\":" + usageJson(usage, false) : std::string()) + "}");
+      out +=
+          chunk(head + ",\"choices\":[{\"index\":0," + (chat ? "\"delta\":{}" : "\"text\":\"\"") +
+                ",\"logprobs\":null,\"finish_reason\":\"" + finishName(finish, false) + "\"}]" +
+                (request_.continuousUsage ? ",\"usage\":" + usageJson(usage, false) : std::string()) + "}");
       if (request_.includeUsage) {
         out += chunk(head + ",\"choices\":[],\"usage\":" + usageJson(usage, true) + "}");
       }
@@ -353,15 +365,18 @@ std::string StreamEncoder::finish(Finish finish, const Usage& usage) {
     }
     case ApiKind::AnthropicMessages:
       if (!inTextBlock_ && !inThinkingBlock_) {
-        out += anthropicEvent("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":"
-                                                     "{\"type\":\"text\",\"text\":\"\"}}");
+        out += anthropicEvent("content_block_start",
+                              "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":"
+                              "{\"type\":\"text\",\"text\":\"\"}}");
       }
-      out += anthropicEvent("content_block_stop",
-                            "{\"type\":\"content_block_stop\",\"index\":" + std::to_string(blockIndex_) + "}");
-      out += anthropicEvent("message_delta", std::string("{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"") +
-                                                 finishName(finish, true) +
-                                                 "\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":" +
-                                                 std::to_string(usage.completionTokens) + "}}");
+      out +=
+          anthropicEvent("content_block_stop",
+                         "{\"type\":\"content_block_stop\",\"index\":" + std::to_string(blockIndex_) + "}");
+      out += anthropicEvent("message_delta",
+                            std::string("{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"") +
+                                finishName(finish, true) +
+                                "\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":" +
+                                std::to_string(usage.completionTokens) + "}}");
       out += anthropicEvent("message_stop", "{\"type\":\"message_stop\"}");
       return out;
   }
@@ -370,8 +385,9 @@ std::string StreamEncoder::finish(Finish finish, const Usage& usage) {
 
 std::string StreamEncoder::errorEvent(std::string_view message) {
   if (request_.api == ApiKind::AnthropicMessages) {
-    return anthropicEvent("error", "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":" +
-                                       jsonQuoted(message) + "}}");
+    return anthropicEvent("error",
+                          "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":" +
+                              jsonQuoted(message) + "}}");
   }
   return chunk("{\"error\":{\"message\":" + jsonQuoted(message) +
                ",\"type\":\"server_error\",\"param\":null,\"code\":null}}");
@@ -391,7 +407,9 @@ std::string fullResponse(const SimRequest& r, const std::string& id, int64_t cre
            {"object", "chat.completion"},
            {"created", created},
            {"model", r.model},
-           {"choices", Json::array({{{"index", 0}, {"message", message}, {"logprobs", nullptr},
+           {"choices", Json::array({{{"index", 0},
+                                     {"message", message},
+                                     {"logprobs", nullptr},
                                      {"finish_reason", finishName(finish, false)}}})},
            {"usage", usage_json}};
       break;
@@ -401,7 +419,9 @@ std::string fullResponse(const SimRequest& r, const std::string& id, int64_t cre
            {"object", "text_completion"},
            {"created", created},
            {"model", r.model},
-           {"choices", Json::array({{{"index", 0}, {"text", text}, {"logprobs", nullptr},
+           {"choices", Json::array({{{"index", 0},
+                                     {"text", text},
+                                     {"logprobs", nullptr},
                                      {"finish_reason", finishName(finish, false)}}})},
            {"usage", usage_json}};
       break;

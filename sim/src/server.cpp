@@ -1,13 +1,13 @@
 #include "tokenstorm/sim/server.h"
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cmath>
@@ -17,8 +17,8 @@
 #include <unordered_map>
 
 #include "tokenstorm/core/decoder.h"
-#include "tokenstorm/sim/config_fields.h"
 #include "tokenstorm/core/text.h"
+#include "tokenstorm/sim/config_fields.h"
 #include "tokenstorm/sim/model.h"
 #include "tokenstorm/sim/protocol.h"
 #include "tokenstorm/sim/rate_limiter.h"
@@ -32,9 +32,10 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr auto kHeaderTimeout = std::chrono::seconds(10);  // slowloris: a request's headers must arrive by then
-constexpr auto kIdleTimeout = std::chrono::seconds(120);   // keep-alive connections with no request
-constexpr auto kWriteTimeout = std::chrono::seconds(60);   // a client that stops reading
+constexpr auto kHeaderTimeout =
+    std::chrono::seconds(10);  // slowloris: a request's headers must arrive by then
+constexpr auto kIdleTimeout = std::chrono::seconds(120);  // keep-alive connections with no request
+constexpr auto kWriteTimeout = std::chrono::seconds(60);  // a client that stops reading
 constexpr size_t kHeaderLimit = 16 * 1024;
 
 std::string formatSeconds(double s) {
@@ -45,11 +46,11 @@ std::string formatSeconds(double s) {
 
 // A fault forced by the request header `x-sim-fault`.
 struct Fault {
-  int status = 0;             // answer with this status
-  int64_t cutAfter = -1;      // close the connection after this many content tokens
-  int64_t errorAfter = -1;    // an error object inside the 200 stream after this many tokens
-  int64_t delayNanos = 0;     // latency spike before the request is queued
-  bool refuse = false;        // close the connection without an answer
+  int status = 0;           // answer with this status
+  int64_t cutAfter = -1;    // close the connection after this many content tokens
+  int64_t errorAfter = -1;  // an error object inside the 200 stream after this many tokens
+  int64_t delayNanos = 0;   // latency spike before the request is queued
+  bool refuse = false;      // close the connection without an answer
 };
 
 bool parseFault(std::string_view v, Fault* f, std::string* error) {
@@ -132,14 +133,18 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl>, public M
         config_(std::move(config)),
         clock_(clock),
         start_(clock.monotonicNanos()),
-        model_(config_.serving, config_.replicas, config_.prefixCache, static_cast<uint64_t>(config_.seed), start_),
+        model_(config_.serving, config_.replicas, config_.prefixCache, static_cast<uint64_t>(config_.seed),
+               start_),
         limiter_(config_.rateLimits),
         rng_(static_cast<uint64_t>(config_.seed) ^ 0x5eed5eedULL),
         registry_(std::make_shared<prometheus::Registry>()) {
     if (!truth_path.empty()) {
       truth_.open(truth_path, std::ios::out | std::ios::trunc);
     }
-    auto& gauges = prometheus::BuildGauge().Name("vllm:num_requests_running").Help("Requests in a batch").Register(*registry_);
+    auto& gauges = prometheus::BuildGauge()
+                       .Name("vllm:num_requests_running")
+                       .Help("Requests in a batch")
+                       .Register(*registry_);
     running_ = &gauges.Add({});
     waiting_ = &prometheus::BuildGauge()
                     .Name("vllm:num_requests_waiting")
@@ -268,17 +273,16 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl>, public M
   void onTokens(uint64_t id, int64_t tokens, bool reasoning, core::MonoNanos at) override;
   void onFinish(uint64_t id, const RequestOutcome& outcome, core::MonoNanos at) override;
 
-  void countOutcome(const std::string& outcome) {
-    requestsFamily_->Add({{"outcome", outcome}}).Increment();
-  }
+  void countOutcome(const std::string& outcome) { requestsFamily_->Add({{"outcome", outcome}}).Increment(); }
 
   std::string metricsText() {
     core::MonoNanos now = clock_.monotonicNanos();
     ModelStats s = model_.stats(now);
     running_->Set(static_cast<double>(s.running));
     waiting_->Set(static_cast<double>(s.waiting));
-    kvUsage_->Set(s.kvTokensCapacity > 0 ? static_cast<double>(s.kvTokensUsed) / static_cast<double>(s.kvTokensCapacity)
-                                         : 0.0);
+    kvUsage_->Set(s.kvTokensCapacity > 0
+                      ? static_cast<double>(s.kvTokensUsed) / static_cast<double>(s.kvTokensCapacity)
+                      : 0.0);
     replicasReady_->Set(static_cast<double>(s.replicasReady));
     replicasTotal_->Set(static_cast<double>(s.replicasTotal));
     promptTokens_->Increment(static_cast<double>(s.promptTokens) - promptTokens_->Value());
@@ -364,8 +368,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(static_cast<uint64_t>(server_->config_.maxBodyBytes));
     stream_.expires_after(buffer_.size() > 0 ? kHeaderTimeout : kIdleTimeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
   }
 
   void onHeader(beast::error_code ec) {
@@ -404,7 +409,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void respond(http::status status, std::string body, const char* content_type, bool keep_alive,
                std::vector<std::pair<std::string, std::string>> headers = {}) {
-    auto res = std::make_shared<http::response<http::string_body>>(status, request_.version() ? request_.version() : 11);
+    auto res = std::make_shared<http::response<http::string_body>>(
+        status, request_.version() ? request_.version() : 11);
     res->set(http::field::server, "tokenstorm-sim");
     res->set(http::field::content_type, content_type);
     for (auto& [k, v] : headers) {
@@ -414,12 +420,13 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(body);
     res->prepare_payload();
     stream_.expires_after(kWriteTimeout);
-    http::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
-      if (ec || !keep_alive) {
-        return self->close();
-      }
-      self->readRequest();
-    });
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+                        if (ec || !keep_alive) {
+                          return self->close();
+                        }
+                        self->readRequest();
+                      });
   }
 
   // ---- streaming ----
@@ -471,16 +478,17 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     lastWritten_ = true;
     writing_ = true;
-    asio::async_write(stream_, http::make_chunk_last(), [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->writing_ = false;
-      self->endNs_ = self->server_->clock_.monotonicNanos();
-      self->writeTruth(self->cutByFault_ ? "cut" : self->outcome_);
-      if (ec || !self->keepAlive_) {
-        return self->close();
-      }
-      self->stopWatching();
-      self->readRequest();
-    });
+    asio::async_write(stream_, http::make_chunk_last(),
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        self->writing_ = false;
+                        self->endNs_ = self->server_->clock_.monotonicNanos();
+                        self->writeTruth(self->cutByFault_ ? "cut" : self->outcome_);
+                        if (ec || !self->keepAlive_) {
+                          return self->close();
+                        }
+                        self->stopWatching();
+                        self->readRequest();
+                      });
   }
 
   // A read readiness while streaming is either the client closing (cancellation) or a pipelined request.
@@ -675,7 +683,8 @@ void Session::route() {
   if (method == http::verb::post && path == "/v1/messages") {
     return handleGeneration(ApiKind::AnthropicMessages);
   }
-  auto created = std::chrono::duration_cast<std::chrono::seconds>(server_->clock_.wallNow().time_since_epoch()).count();
+  auto created =
+      std::chrono::duration_cast<std::chrono::seconds>(server_->clock_.wallNow().time_since_epoch()).count();
   if (method == http::verb::get && path == "/v1/models") {
     return respond(http::status::ok, modelsBody(server_->config_, created), "application/json", keepAlive_);
   }
@@ -685,7 +694,8 @@ void Session::route() {
   if (method == http::verb::get && path == "/health/ready") {
     bool ready = server_->model_.ready(server_->clock_.monotonicNanos());
     return respond(ready ? http::status::ok : http::status::service_unavailable,
-                   ready ? "{\"status\":\"ready\"}" : "{\"status\":\"warming up\"}", "application/json", keepAlive_);
+                   ready ? "{\"status\":\"ready\"}" : "{\"status\":\"warming up\"}", "application/json",
+                   keepAlive_);
   }
   if (method == http::verb::get && path == "/metrics") {
     return respond(http::status::ok, server_->metricsText(), "text/plain; version=0.0.4", keepAlive_);
@@ -707,8 +717,8 @@ void Session::route() {
                path == "/admin/config";
   ProtocolError e{known ? 405 : 404, "invalid_request_error",
                   (known ? "method not allowed for " : "no route for ") + path, ""};
-  respond(known ? http::status::method_not_allowed : http::status::not_found, errorBody(ApiKind::OpenAIChat, e),
-          "application/json", keepAlive_);
+  respond(known ? http::status::method_not_allowed : http::status::not_found,
+          errorBody(ApiKind::OpenAIChat, e), "application/json", keepAlive_);
 }
 
 void Session::handleGeneration(ApiKind api) {
@@ -736,7 +746,8 @@ void Session::handleGeneration(ApiKind api) {
     s.countOutcome(outcome);
     endNs_ = s.clock_.monotonicNanos();
     writeTruth(outcome);
-    respond(static_cast<http::status>(e.status), errorBody(api, e), "application/json", keepAlive_, std::move(extra));
+    respond(static_cast<http::status>(e.status), errorBody(api, e), "application/json", keepAlive_,
+            std::move(extra));
   };
 
   auto fault_header = request_.find("x-sim-fault");
@@ -782,8 +793,10 @@ void Session::handleGeneration(ApiKind api) {
   }
   if (fault_.status != 0) {
     auto status = fault_.status;
-    ProtocolError e{status, status == 429 ? "rate_limit_error" : (status >= 500 ? "server_error" : "invalid_request_error"),
-                    "injected fault: status " + std::to_string(status), ""};
+    ProtocolError e{
+        status,
+        status == 429 ? "rate_limit_error" : (status >= 500 ? "server_error" : "invalid_request_error"),
+        "injected fault: status " + std::to_string(status), ""};
     std::vector<std::pair<std::string, std::string>> extra;
     if (status == 429) {
       extra.emplace_back("retry-after", "1");
@@ -791,12 +804,15 @@ void Session::handleGeneration(ApiKind api) {
     return fail(e, "error:" + std::to_string(status), extra);
   }
   if (s.config_.faults.cutStreamProbability > 0 && unit(s.rng_) < s.config_.faults.cutStreamProbability) {
-    fault_.cutAfter = std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(0, request_sim_.maxTokens - 1))(s.rng_);
+    fault_.cutAfter =
+        std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(0, request_sim_.maxTokens - 1))(s.rng_);
   }
   if (s.config_.faults.streamErrorProbability > 0 && unit(s.rng_) < s.config_.faults.streamErrorProbability) {
-    fault_.errorAfter = std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(0, request_sim_.maxTokens - 1))(s.rng_);
+    fault_.errorAfter =
+        std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(0, request_sim_.maxTokens - 1))(s.rng_);
   }
-  if (s.config_.faults.latencySpikeProbability > 0 && unit(s.rng_) < s.config_.faults.latencySpikeProbability) {
+  if (s.config_.faults.latencySpikeProbability > 0 &&
+      unit(s.rng_) < s.config_.faults.latencySpikeProbability) {
     fault_.delayNanos += s.config_.faults.latencySpike.nanos;
   }
   // Provider-like rate limits, per API key.
@@ -827,7 +843,8 @@ void Session::handleGeneration(ApiKind api) {
     }
   }
   corpusOffset_ = id_ * 7919;
-  auto created = std::chrono::duration_cast<std::chrono::seconds>(s.clock_.wallNow().time_since_epoch()).count();
+  auto created =
+      std::chrono::duration_cast<std::chrono::seconds>(s.clock_.wallNow().time_since_epoch()).count();
   encoder_ = std::make_unique<StreamEncoder>(request_sim_, std::to_string(id_), created);
   if (request_sim_.stream) {
     header_ = std::make_shared<http::response<http::empty_body>>(http::status::ok, request_.version());
@@ -841,14 +858,15 @@ void Session::handleGeneration(ApiKind api) {
     header_->chunked(true);
     serializer_ = std::make_shared<http::response_serializer<http::empty_body>>(*header_);
     stream_.expires_after(kWriteTimeout);
-    http::async_write_header(stream_, *serializer_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) {
-        return self->clientGone();
-      }
-      self->headerSent_ = true;
-      self->stream_.expires_never();
-      self->writeNext();
-    });
+    http::async_write_header(stream_, *serializer_,
+                             [self = shared_from_this()](beast::error_code ec, size_t) {
+                               if (ec) {
+                                 return self->clientGone();
+                               }
+                               self->headerSent_ = true;
+                               self->stream_.expires_never();
+                               self->writeNext();
+                             });
     Usage usage{request_sim_.promptTokens, 0, 0, 0};
     pending_.push_back(encoder_->start(usage));
     if (pending_.back().empty()) {
@@ -912,7 +930,8 @@ void Session::onTokens(int64_t tokens, bool reasoning, core::MonoNanos) {
     server_->countOutcome("stream_error");
     outcome_ = "stream_error";
     pendingTokens_ += tokens;
-    enqueue(encoder_->delta(words, reasoning, usage) + encoder_->errorEvent("injected fault: error in stream"));
+    enqueue(encoder_->delta(words, reasoning, usage) +
+            encoder_->errorEvent("injected fault: error in stream"));
     ending_ = true;
     if (!writing_ && pending_.empty()) {
       writeLast();
@@ -949,7 +968,9 @@ void Session::onFinish(const RequestOutcome& outcome, core::MonoNanos) {
     stopWatching();
     endNs_ = server_->clock_.monotonicNanos();
     chunkWrites_.emplace_back(endNs_, produced_);
-    auto created = std::chrono::duration_cast<std::chrono::seconds>(server_->clock_.wallNow().time_since_epoch()).count();
+    auto created =
+        std::chrono::duration_cast<std::chrono::seconds>(server_->clock_.wallNow().time_since_epoch())
+            .count();
     writeTruth("ok");
     return respond(http::status::ok,
                    fullResponse(request_sim_, std::to_string(id_), created, text_, reasoning_, finish, usage),
@@ -961,13 +982,23 @@ void Session::onFinish(const RequestOutcome& outcome, core::MonoNanos) {
 
 Server::Server(asio::io_context& io, SimConfig config, const core::Clock& clock, std::string truth_path)
     : impl_(std::make_shared<Impl>(io, std::move(config), clock, std::move(truth_path))) {}
-Server::~Server() { impl_->stop(); }
+Server::~Server() {
+  impl_->stop();
+}
 bool Server::listen(const std::string& host, uint16_t port, std::string* error) {
   return impl_->listen(host, port, error);
 }
-uint16_t Server::port() const { return impl_->port(); }
-void Server::stop() { impl_->stop(); }
-bool Server::applyConfig(std::string_view text, core::Diagnostics* errors) { return impl_->applyConfig(text, errors); }
-ServerStats Server::stats() const { return impl_->stats_; }
+uint16_t Server::port() const {
+  return impl_->port();
+}
+void Server::stop() {
+  impl_->stop();
+}
+bool Server::applyConfig(std::string_view text, core::Diagnostics* errors) {
+  return impl_->applyConfig(text, errors);
+}
+ServerStats Server::stats() const {
+  return impl_->stats_;
+}
 
 }  // namespace tokenstorm::sim

@@ -142,8 +142,9 @@ TEST_F(SimServerTest, ContinuousUsageStatsOnEveryChunk) {
 TEST_F(SimServerTest, NonStreamingAndStopBeforeMaxTokens) {
   startServer(fastConfig());
   HttpClient client(port());
-  HttpResponse r = client.request("POST", "/v1/chat/completions",
-                                  R"({"model":"sim-llama-8b","messages":[{"role":"user","content":"hi"}],"max_tokens":100})");
+  HttpResponse r = client.request(
+      "POST", "/v1/chat/completions",
+      R"({"model":"sim-llama-8b","messages":[{"role":"user","content":"hi"}],"max_tokens":100})");
   ASSERT_EQ(r.status, 200);
   Json j = Json::parse(r.body);
   EXPECT_EQ(j["object"], "chat.completion");
@@ -151,7 +152,8 @@ TEST_F(SimServerTest, NonStreamingAndStopBeforeMaxTokens) {
   EXPECT_EQ(j["usage"]["completion_tokens"], 8);
   EXPECT_EQ(core::countWords(j["choices"][0]["message"]["content"].get<std::string>()), 8);
   // Keep-alive: a second request on the same connection.
-  HttpResponse again = client.request("POST", "/v1/completions", R"({"model":"sim-llama-8b","prompt":"a b","max_tokens":2})");
+  HttpResponse again =
+      client.request("POST", "/v1/completions", R"({"model":"sim-llama-8b","prompt":"a b","max_tokens":2})");
   ASSERT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(Json::parse(again.body)["object"], "text_completion");
 }
@@ -159,8 +161,9 @@ TEST_F(SimServerTest, NonStreamingAndStopBeforeMaxTokens) {
 TEST_F(SimServerTest, CompletionsStream) {
   startServer(fastConfig());
   HttpClient client(port());
-  HttpResponse r = client.request("POST", "/v1/completions",
-                                  R"({"model":"sim-llama-8b","prompt":"once upon","max_tokens":2,"stream":true})");
+  HttpResponse r =
+      client.request("POST", "/v1/completions",
+                     R"({"model":"sim-llama-8b","prompt":"once upon","max_tokens":2,"stream":true})");
   auto events = dataEvents(r.body);
   ASSERT_EQ(events.size(), 2u + 1 + 1);  // no role chunk in the completions API
   EXPECT_EQ(Json::parse(events[0])["object"], "text_completion");
@@ -193,19 +196,21 @@ TEST_F(SimServerTest, ErrorsHaveTheApisShapeAndNameTheField) {
   HttpResponse bad_json = client.request("POST", "/v1/chat/completions", "{not json");
   EXPECT_EQ(bad_json.status, 400);
   EXPECT_EQ(Json::parse(bad_json.body)["error"]["type"], "invalid_request_error");
-  HttpResponse no_model = client.request("POST", "/v1/chat/completions", R"({"model":"gpt-9","messages":[]})");
+  HttpResponse no_model =
+      client.request("POST", "/v1/chat/completions", R"({"model":"gpt-9","messages":[]})");
   EXPECT_EQ(no_model.status, 404);
   EXPECT_EQ(Json::parse(no_model.body)["error"]["code"], "model_not_found");
-  HttpResponse bad_content = client.request("POST", "/v1/chat/completions",
-                                            R"({"model":"sim-llama-8b","messages":[{"role":"user","content":5}]})");
+  HttpResponse bad_content = client.request(
+      "POST", "/v1/chat/completions", R"({"model":"sim-llama-8b","messages":[{"role":"user","content":5}]})");
   EXPECT_EQ(bad_content.status, 400);
   EXPECT_EQ(Json::parse(bad_content.body)["error"]["param"], "messages[0].content");
   HttpResponse anthropic = client.request("POST", "/v1/messages", R"({"model":"sim-claude","messages":[]})");
   EXPECT_EQ(anthropic.status, 400);
   EXPECT_EQ(Json::parse(anthropic.body)["type"], "error");
   EXPECT_EQ(Json::parse(anthropic.body)["error"]["type"], "invalid_request_error");
-  HttpResponse n2 = client.request("POST", "/v1/chat/completions",
-                                   R"({"model":"sim-llama-8b","n":2,"messages":[{"role":"user","content":"x"}]})");
+  HttpResponse n2 =
+      client.request("POST", "/v1/chat/completions",
+                     R"({"model":"sim-llama-8b","n":2,"messages":[{"role":"user","content":"x"}]})");
   EXPECT_EQ(n2.status, 400);
   EXPECT_EQ(client.request("GET", "/nope").status, 404);
   EXPECT_EQ(client.request("GET", "/v1/chat/completions").status, 405);
@@ -216,31 +221,37 @@ TEST_F(SimServerTest, MalformedHttpGetsA400AndTheConnectionCloses) {
   std::string garbage = HttpClient(port()).raw("GARBAGE\x01\x02 / HTTP/9\r\n\r\n");
   EXPECT_NE(garbage.find("400"), std::string::npos) << garbage;
   std::string huge_body(20 << 20, 'x');
-  std::string oversized =
-      HttpClient(port()).raw("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-                             std::to_string(huge_body.size()) + "\r\n\r\n");
+  std::string oversized = HttpClient(port()).raw(
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(huge_body.size()) +
+      "\r\n\r\n");
   EXPECT_NE(oversized.find("413"), std::string::npos) << oversized;
-  std::string huge_header = HttpClient(port()).raw("GET /health HTTP/1.1\r\nX-A: " + std::string(40000, 'a') + "\r\n\r\n");
+  std::string huge_header =
+      HttpClient(port()).raw("GET /health HTTP/1.1\r\nX-A: " + std::string(40000, 'a') + "\r\n\r\n");
   EXPECT_NE(huge_header.find("431"), std::string::npos) << huge_header.substr(0, 200);
 }
 
 TEST_F(SimServerTest, ForcedFaults) {
   startServer(fastConfig());
-  std::string body = R"({"model":"sim-llama-8b","messages":[{"role":"user","content":"x"}],"max_tokens":6,"stream":true})";
-  HttpResponse unavailable = HttpClient(port()).request("POST", "/v1/chat/completions", body, {{"x-sim-fault", "503"}});
+  std::string body =
+      R"({"model":"sim-llama-8b","messages":[{"role":"user","content":"x"}],"max_tokens":6,"stream":true})";
+  HttpResponse unavailable =
+      HttpClient(port()).request("POST", "/v1/chat/completions", body, {{"x-sim-fault", "503"}});
   EXPECT_EQ(unavailable.status, 503);
   EXPECT_EQ(Json::parse(unavailable.body)["error"]["type"], "server_error");
-  HttpResponse cut = HttpClient(port()).request("POST", "/v1/chat/completions", body, {{"x-sim-fault", "cut:2"}});
+  HttpResponse cut =
+      HttpClient(port()).request("POST", "/v1/chat/completions", body, {{"x-sim-fault", "cut:2"}});
   EXPECT_TRUE(cut.truncated);
   EXPECT_EQ(cut.body.find("[DONE]"), std::string::npos);
-  HttpResponse in_stream = HttpClient(port()).request("POST", "/v1/chat/completions", body,
-                                                      {{"x-sim-fault", "stream-error:2"}});
+  HttpResponse in_stream =
+      HttpClient(port()).request("POST", "/v1/chat/completions", body, {{"x-sim-fault", "stream-error:2"}});
   EXPECT_EQ(in_stream.status, 200);
   EXPECT_NE(in_stream.body.find("\"error\""), std::string::npos);
   EXPECT_EQ(in_stream.body.find("finish_reason\":\"length"), std::string::npos);
-  HttpResponse refused = HttpClient(port()).request("POST", "/v1/chat/completions", body, {{"x-sim-fault", "refuse"}});
+  HttpResponse refused =
+      HttpClient(port()).request("POST", "/v1/chat/completions", body, {{"x-sim-fault", "refuse"}});
   EXPECT_TRUE(refused.closedWithoutResponse);
-  HttpResponse unknown = HttpClient(port()).request("POST", "/v1/chat/completions", body, {{"x-sim-fault", "boom"}});
+  HttpResponse unknown =
+      HttpClient(port()).request("POST", "/v1/chat/completions", body, {{"x-sim-fault", "boom"}});
   EXPECT_EQ(unknown.status, 400);
   EXPECT_EQ(Json::parse(unknown.body)["error"]["param"], "x-sim-fault");
 }
@@ -262,7 +273,8 @@ TEST_F(SimServerTest, RateLimitsAnswer429WithProviderHeaders) {
   EXPECT_GE(std::stoi(third.headers["retry-after"]), 1);
   EXPECT_EQ(Json::parse(third.body)["error"]["type"], "rate_limit_error");
   // Another key has its own buckets.
-  EXPECT_EQ(client.request("POST", "/v1/chat/completions", body, {{"authorization", "Bearer other"}}).status, 200);
+  EXPECT_EQ(client.request("POST", "/v1/chat/completions", body, {{"authorization", "Bearer other"}}).status,
+            200);
 }
 
 TEST_F(SimServerTest, ClientDisconnectCancelsGeneration) {
@@ -272,15 +284,18 @@ TEST_F(SimServerTest, ClientDisconnectCancelsGeneration) {
   HttpClient client(port());
   std::string req =
       "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ";
-  std::string body = R"({"model":"sim-llama-8b","messages":[{"role":"user","content":"x"}],"max_tokens":100000,"ignore_eos":true,"stream":true})";
+  std::string body =
+      R"({"model":"sim-llama-8b","messages":[{"role":"user","content":"x"}],"max_tokens":100000,"ignore_eos":true,"stream":true})";
   client.connect();
-  boost::asio::write(client.socket(), boost::asio::buffer(req + std::to_string(body.size()) + "\r\n\r\n" + body));
+  boost::asio::write(client.socket(),
+                     boost::asio::buffer(req + std::to_string(body.size()) + "\r\n\r\n" + body));
   char buf[512];
   client.socket().read_some(boost::asio::buffer(buf));  // the stream has started
   client.close();
   int64_t cancelled = 0;
   for (int i = 0; i < 200 && cancelled == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // waiting on another process's event, not timing
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(10));  // waiting on another process's event, not timing
     cancelled = onServer([this] { return server_->stats().cancelled; });
   }
   EXPECT_EQ(cancelled, 1);
@@ -299,9 +314,10 @@ TEST_F(SimServerTest, ReadinessFollowsReplicasAndAdminConfig) {
   EXPECT_EQ(client.request("POST", "/admin/config", R"({"replicas":{"count":1}})").status, 200);
   EXPECT_EQ(client.request("GET", "/health/ready").status, 200);
   std::string metrics = client.request("GET", "/metrics").body;
-  for (const char* name : {"vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:gpu_cache_usage_perc",
-                           "vllm:prompt_tokens_total", "vllm:generation_tokens_total", "vllm:num_preemptions_total",
-                           "tokenstorm_sim_replicas_ready 1"}) {
+  for (const char* name :
+       {"vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:gpu_cache_usage_perc",
+        "vllm:prompt_tokens_total", "vllm:generation_tokens_total", "vllm:num_preemptions_total",
+        "tokenstorm_sim_replicas_ready 1"}) {
     EXPECT_NE(metrics.find(name), std::string::npos) << name;
   }
   EXPECT_NE(client.request("GET", "/v1/models").body.find("sim-llama-8b"), std::string::npos);
@@ -313,8 +329,8 @@ TEST_F(SimServerTest, PrefixCacheShowsInUsage) {
   for (int i = 0; i < 64; ++i) {
     prompt += "word" + std::to_string(i) + " ";
   }
-  std::string body = R"({"model":"sim-llama-8b","max_tokens":1,"messages":[{"role":"user","content":")" + prompt +
-                     R"("}]})";
+  std::string body =
+      R"({"model":"sim-llama-8b","max_tokens":1,"messages":[{"role":"user","content":")" + prompt + R"("}]})";
   HttpClient client(port());
   Json first = Json::parse(client.request("POST", "/v1/chat/completions", body).body);
   Json second = Json::parse(client.request("POST", "/v1/chat/completions", body).body);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -18,6 +19,19 @@ std::string readFile(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+bool rewriteRequested() {
+  const char* v = std::getenv("TOKENSTORM_REWRITE_CASES");
+  return v != nullptr && std::string(v) == "1";
+}
+
+void rewriteExpected(const CaseFile& c, const std::vector<std::string>& got) {
+  std::ofstream out(c.path, std::ios::binary | std::ios::trunc);
+  out << c.input << "----\n";
+  for (const auto& line : got) {
+    out << line << "\n";
+  }
 }
 
 std::vector<CaseFile> loadCases(const std::string& folder) {

@@ -26,6 +26,11 @@ struct CaseFile {
 // All `*.case` files of a folder under tests/data, sorted by name. Fails the test if the folder is empty.
 std::vector<CaseFile> loadCases(const std::string& folder_under_tests_data);
 
+// With TOKENSTORM_REWRITE_CASES=1 in the environment, data-driven tests write what they got as the new
+// expected output instead of failing (review the diff before committing it).
+bool rewriteRequested();
+void rewriteExpected(const CaseFile& c, const std::vector<std::string>& got);
+
 std::string readFile(const std::string& path);
 std::string sourcePath(const std::string& relative);  // path of a file in the source tree
 

@@ -30,8 +30,8 @@ void HttpClient::close() {
   socket_.close(ec);
 }
 
-HttpResponse HttpClient::request(const std::string& method, const std::string& target, const std::string& body,
-                                 const std::map<std::string, std::string>& headers) {
+HttpResponse HttpClient::request(const std::string& method, const std::string& target,
+                                 const std::string& body, const std::map<std::string, std::string>& headers) {
   connect();
   http::request<http::string_body> req(http::string_to_verb(method), target, 11);
   req.set(http::field::host, host_);

@@ -24,7 +24,8 @@ class RealClock final : public Clock {
  public:
   // Clock
   MonoNanos monotonicNanos() const override {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
         .count();
   }
   std::chrono::system_clock::time_point wallNow() const override { return std::chrono::system_clock::now(); }

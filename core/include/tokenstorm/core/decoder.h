@@ -6,10 +6,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <charconv>
 #include <limits>
 #include <map>
 #include <optional>
@@ -23,8 +23,6 @@
 
 namespace tokenstorm::core {
 namespace decoder_detail {
-
-
 
 inline size_t editDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -138,7 +136,7 @@ class Decoder {
   }
 
   void typeError(const Node& n, std::string_view expected) {
-    std::string msg = (path_.empty() ? "a LoadTest document must be " : "must be ") + std::string(expected) +
+    std::string msg = (path_.empty() ? "the document must be " : "must be ") + std::string(expected) +
                       " (got " + n.describe() + ")";
     if (n.kind() == Node::Kind::Bool && n.text() != "true" && n.text() != "false" && n.text() != "True" &&
         n.text() != "False" && n.text() != "TRUE" && n.text() != "FALSE") {
@@ -499,7 +497,6 @@ class Decoder {
   Frame* frame_ = nullptr;
   std::string path_;
 };
-
 
 // Decodes `node` into `out` along its description; returns false (and appends errors) on any error.
 template <class T>

@@ -45,7 +45,7 @@ struct RateLimitConfig {
 enum class OutageMode : uint8_t { Unavailable, Refuse };  // answer 503, or close connections at once
 
 struct OutageWindow {
-  Duration at;        // since the simulator started
+  Duration at;  // since the simulator started
   Duration duration;
   OutageMode mode = OutageMode::Unavailable;
 };

@@ -21,14 +21,17 @@ using core::F;
 template <class V>
 void describe(V& v, ServingConfig& s) {
   v.field(s.prefillOverhead, F("prefillOverhead", "Fixed cost of a prefill.").nonNegative());
-  v.field(s.prefillTokensPerSecond, F("prefillTokensPerSecond", "Prefill speed for uncached prompt tokens.").positive());
+  v.field(s.prefillTokensPerSecond,
+          F("prefillTokensPerSecond", "Prefill speed for uncached prompt tokens.").positive());
   v.field(s.decodeStepBase, F("decodeStepBase", "Decode step time with one running sequence.").positive());
-  v.field(s.decodeStepPerSequence, F("decodeStepPerSequence", "Added to a step per running sequence.").nonNegative());
+  v.field(s.decodeStepPerSequence,
+          F("decodeStepPerSequence", "Added to a step per running sequence.").nonNegative());
   v.field(s.maxBatch, F("maxBatch", "Most sequences decoded together.").min(1).max(100'000));
   v.field(s.kvCacheTokens, F("kvCacheTokens", "KV cache capacity in tokens (prompt + generated).").min(1));
   v.field(s.tokensPerChunk, F("tokensPerChunk", "Tokens per streamed chunk.").min(1).max(1000));
   v.field(s.outputTokens, F("outputTokens", "Natural output length before end-of-sequence."));
-  v.field(s.reasoningTokens, F("reasoningTokens", "Reasoning tokens streamed before the content.").nonNegative());
+  v.field(s.reasoningTokens,
+          F("reasoningTokens", "Reasoning tokens streamed before the content.").nonNegative());
 }
 template <class V>
 void describe(V& v, ReplicasConfig& r) {
@@ -40,8 +43,10 @@ void describe(V& v, ReplicasConfig& r) {
 }
 template <class V>
 void describe(V& v, RateLimitConfig& r) {
-  v.field(r.requestsPerMinute, F("requestsPerMinute", "Requests per minute per API key (0: unlimited).").nonNegative());
-  v.field(r.tokensPerMinute, F("tokensPerMinute", "Tokens per minute per API key (0: unlimited).").nonNegative());
+  v.field(r.requestsPerMinute,
+          F("requestsPerMinute", "Requests per minute per API key (0: unlimited).").nonNegative());
+  v.field(r.tokensPerMinute,
+          F("tokensPerMinute", "Tokens per minute per API key (0: unlimited).").nonNegative());
 }
 template <class V>
 void describe(V& v, OutageWindow& o) {
@@ -52,8 +57,10 @@ void describe(V& v, OutageWindow& o) {
 template <class V>
 void describe(V& v, FaultsConfig& f) {
   v.field(f.errorRates, F("errorRates", "Status code to probability per request.").min(0).max(1));
-  v.field(f.latencySpikeProbability, F("latencySpikeProbability", "Chance of a latency spike.").min(0).max(1));
-  v.field(f.latencySpike, F("latencySpike", "Delay added before the first token of a spiked request.").nonNegative());
+  v.field(f.latencySpikeProbability,
+          F("latencySpikeProbability", "Chance of a latency spike.").min(0).max(1));
+  v.field(f.latencySpike,
+          F("latencySpike", "Delay added before the first token of a spiked request.").nonNegative());
   v.field(f.cutStreamProbability, F("cutStreamProbability", "Chance a stream is cut mid-way.").min(0).max(1));
   v.field(f.streamErrorProbability,
           F("streamErrorProbability", "Chance of an error object inside a 200 stream.").min(0).max(1));

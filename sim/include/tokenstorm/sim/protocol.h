@@ -40,7 +40,8 @@ struct ProtocolError {
 };
 
 // Parses and checks a request body for `api`. Errors name the field (`messages[2].content`).
-std::variant<SimRequest, ProtocolError> parseRequest(ApiKind api, std::string_view body, const SimConfig& config);
+std::variant<SimRequest, ProtocolError> parseRequest(ApiKind api, std::string_view body,
+                                                     const SimConfig& config);
 
 // The error body in the API's shape.
 std::string errorBody(ApiKind api, const ProtocolError& error);
@@ -75,8 +76,9 @@ class StreamEncoder {
 };
 
 // The whole non-streamed response body.
-std::string fullResponse(const SimRequest& request, const std::string& id, int64_t created, std::string_view text,
-                         std::string_view reasoning, Finish finish, const Usage& usage);
+std::string fullResponse(const SimRequest& request, const std::string& id, int64_t created,
+                         std::string_view text, std::string_view reasoning, Finish finish,
+                         const Usage& usage);
 
 // Model list (GET /v1/models).
 std::string modelsBody(const SimConfig& config, int64_t created);

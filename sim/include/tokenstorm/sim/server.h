@@ -28,7 +28,8 @@ struct ServerStats {
 class Server {
  public:
   // `truth_path` empty: no ground-truth log.
-  Server(boost::asio::io_context& io, SimConfig config, const core::Clock& clock, std::string truth_path = "");
+  Server(boost::asio::io_context& io, SimConfig config, const core::Clock& clock,
+         std::string truth_path = "");
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
