@@ -56,9 +56,9 @@ TEST(SimConfigTest, ErrorsNameTheField) {
             std::vector<std::string>{"faults.errorRates.200: must be an HTTP status code 400-599"});
   EXPECT_EQ(errorsOf("faults: {errorRates: {\"500\": 2}}"),
             std::vector<std::string>{"faults.errorRates.500: must be at most 1 (got 2)"});
-  EXPECT_EQ(errorsOf("replicas: {warmup: 30}"),
-            std::vector<std::string>{
-                "replicas.warmup: must be a duration string such as \"30s\" (got number 30)"});
+  EXPECT_EQ(
+      errorsOf("replicas: {warmup: 30}"),
+      std::vector<std::string>{"replicas.warmup: must be a duration string such as \"30s\" (got number 30)"});
   EXPECT_EQ(errorsOf("faults: {outages: [{at: 1m, duration: 1s, mode: off}]}").size(), 1u);
   EXPECT_EQ(errorsOf("[1, 2]"), std::vector<std::string>{"the document must be a mapping (got a list)"});
 }
