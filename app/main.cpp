@@ -293,12 +293,13 @@ int cmdSim(const std::vector<std::string>& args) {
         std::cerr << "tokenstorm sim: SIGHUP ignored: no --config file to reload\n";
       } else if (!readFileText(config_path, &text, &read_error)) {
         std::cerr << "tokenstorm sim: reload failed: " << read_error << "\n";
-      } else if (!server.applyConfig(text, &errors)) {
-        for (const auto& e : errors) {
-          std::cerr << "tokenstorm sim: reload failed: " << e.str(config_path) << "\n";
-        }
-      } else {
+      } else if (auto reloaded = tokenstorm::sim::parseSimConfig(text, &errors)) {
+        server.replaceConfig(*reloaded);
         std::cerr << "tokenstorm sim: reloaded " << config_path << "\n";
+      } else {
+        for (const auto& e : errors) {
+          std::cerr << "tokenstorm sim: reload failed (config unchanged): " << e.str(config_path) << "\n";
+        }
       }
       wait_reload();
     });

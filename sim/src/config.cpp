@@ -22,6 +22,14 @@ std::optional<SimConfig> parseSimConfig(std::string_view text, core::Diagnostics
   if (!core::decodeInto(parsed.documents[0], config, errors)) {
     return std::nullopt;
   }
+  if (!validateSimConfig(config, errors)) {
+    return std::nullopt;
+  }
+  return config;
+}
+
+bool validateSimConfig(const SimConfig& config, core::Diagnostics* errors) {
+  size_t before = errors->size();
   for (const auto& [code, p] : config.faults.errorRates) {
     int status = std::atoi(code.c_str());
     if (status < 400 || status > 599 || std::to_string(status) != code) {
@@ -29,10 +37,7 @@ std::optional<SimConfig> parseSimConfig(std::string_view text, core::Diagnostics
           core::Diagnostic{"faults.errorRates." + code, "must be an HTTP status code 400-599", {}});
     }
   }
-  if (!errors->empty()) {
-    return std::nullopt;
-  }
-  return config;
+  return errors->size() == before;
 }
 
 }  // namespace tokenstorm::sim

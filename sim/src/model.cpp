@@ -327,8 +327,17 @@ void Model::compactReplicas() {
   }
 }
 
-void Model::reconfigure(const ServingConfig& serving) {
+void Model::reconfigure(const ServingConfig& serving, const ReplicasConfig& replicas,
+                        const PrefixCacheConfig& prefix_cache) {
   serving_ = serving;
+  replicasConfig_ = replicas;
+  if (prefix_cache.blockTokens != prefixCache_.blockTokens || !prefix_cache.enabled) {
+    for (auto& r : replicas_) {  // hashes of another block size mean nothing: start cold
+      r.prefixCache.clear();
+      r.prefixOrder.clear();
+    }
+  }
+  prefixCache_ = prefix_cache;
 }
 
 bool Model::ready(MonoNanos now) const {

@@ -222,7 +222,7 @@ std::string errorBody(ApiKind api, const ProtocolError& e) {
           {{"message", e.message},
            {"type", e.type},
            {"param", e.param.empty() ? Json(nullptr) : Json(e.param)},
-           {"code", e.status == 404 ? Json("model_not_found") : Json(nullptr)}}}};
+           {"code", e.status == 404 && e.param == "model" ? Json("model_not_found") : Json(nullptr)}}}};
   }
   return j.dump();
 }
@@ -450,7 +450,7 @@ std::string fullResponse(const SimRequest& r, const std::string& id, int64_t cre
 
 std::string modelsBody(const SimConfig& config, int64_t created) {
   Json data = Json::array();
-  for (const auto& m : config.models) {
+  for (const auto& m : config.models.empty() ? std::vector<std::string>{"sim-llama-8b"} : config.models) {
     data.push_back({{"id", m}, {"object", "model"}, {"created", created}, {"owned_by", "tokenstorm-sim"}});
   }
   return Json{{"object", "list"}, {"data", data}}.dump();

@@ -16,7 +16,9 @@
 #include <random>
 #include <unordered_map>
 
+#include "server_helpers.h"
 #include "tokenstorm/core/decoder.h"
+#include "tokenstorm/core/distribution.h"
 #include "tokenstorm/core/text.h"
 #include "tokenstorm/sim/config_fields.h"
 #include "tokenstorm/sim/model.h"
@@ -37,87 +39,6 @@ constexpr auto kHeaderTimeout =
 constexpr auto kIdleTimeout = std::chrono::seconds(120);  // keep-alive connections with no request
 constexpr auto kWriteTimeout = std::chrono::seconds(60);  // a client that stops reading
 constexpr size_t kHeaderLimit = 16 * 1024;
-
-std::string formatSeconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3fs", std::max(0.0, s));
-  return buf;
-}
-
-// A fault forced by the request header `x-sim-fault`.
-struct Fault {
-  int status = 0;           // answer with this status
-  int64_t cutAfter = -1;    // close the connection after this many content tokens
-  int64_t errorAfter = -1;  // an error object inside the 200 stream after this many tokens
-  int64_t delayNanos = 0;   // latency spike before the request is queued
-  bool refuse = false;      // close the connection without an answer
-};
-
-bool parseFault(std::string_view v, Fault* f, std::string* error) {
-  auto number = [](std::string_view s, int64_t* out) {
-    if (s.empty()) {
-      return false;
-    }
-    int64_t n = 0;
-    for (char c : s) {
-      if (c < '0' || c > '9' || n > 1'000'000'000) {
-        return false;
-      }
-      n = n * 10 + (c - '0');
-    }
-    *out = n;
-    return true;
-  };
-  size_t colon = v.find(':');
-  std::string_view kind = v.substr(0, colon);
-  std::string_view arg = colon == std::string_view::npos ? std::string_view() : v.substr(colon + 1);
-  int64_t n = 0;
-  if (kind == "refuse") {
-    f->refuse = true;
-  } else if (kind == "cut" && number(arg, &n)) {
-    f->cutAfter = n;
-  } else if (kind == "stream-error" && number(arg, &n)) {
-    f->errorAfter = n;
-  } else if (kind == "delay") {
-    auto d = core::Duration::parse(arg);
-    if (!d || d->nanos < 0 || d->nanos > 3'600'000'000'000) {
-      *error = "delay needs a duration such as delay:500ms";
-      return false;
-    }
-    f->delayNanos = d->nanos;
-  } else if (number(kind, &n) && n >= 400 && n <= 599 && arg.empty()) {
-    f->status = static_cast<int>(n);
-  } else {
-    *error = "unknown x-sim-fault \"" + std::string(v) +
-             "\" (use a status such as 503, cut:N, stream-error:N, delay:500ms or refuse)";
-    return false;
-  }
-  return true;
-}
-
-// Hashes of every full block of the prompt's words, each covering the whole prefix up to it.
-std::vector<uint64_t> prefixBlocks(std::string_view text, int64_t block_words) {
-  std::vector<uint64_t> blocks;
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a, chained over words
-  int64_t words = 0;
-  bool in_word = false;
-  for (char c : text) {
-    bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
-    if (space && in_word && ++words % block_words == 0) {
-      blocks.push_back(h);
-    }
-    if (!space) {
-      h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-    } else if (in_word) {
-      h = (h ^ 0x20) * 1099511628211ULL;
-    }
-    in_word = !space;
-  }
-  if (in_word && ++words % block_words == 0) {
-    blocks.push_back(h);
-  }
-  return blocks;
-}
 
 }  // namespace
 
@@ -302,16 +223,22 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl>, public M
       return false;
     }
     SimConfig next = config_;
-    if (!core::decodeInto(parsed.documents[0], next, errors)) {
+    if (!core::decodeInto(parsed.documents[0], next, errors) || !validateSimConfig(next, errors)) {
       return false;
     }
-    core::MonoNanos now = clock_.monotonicNanos();
-    model_.reconfigure(next.serving);
-    model_.setReplicaCount(static_cast<int>(next.replicas.count), now);
-    limiter_.reconfigure(next.rateLimits);
-    config_ = std::move(next);
-    scheduleModel();
+    replaceConfig(std::move(next));
     return true;
+  }
+
+  void replaceConfig(SimConfig next) {
+    core::MonoNanos now = clock_.monotonicNanos();
+    model_.reconfigure(next.serving, next.replicas, next.prefixCache);
+    if (next.replicas.count != config_.replicas.count) {
+      model_.setReplicaCount(static_cast<int>(next.replicas.count), now);
+    }
+    limiter_.reconfigure(next.rateLimits);
+    config_ = std::move(next);  // the seed stays: random streams continue rather than restart
+    scheduleModel();
   }
 
   asio::io_context& io_;
@@ -367,7 +294,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(static_cast<uint64_t>(server_->config_.maxBodyBytes));
-    stream_.expires_after(buffer_.size() > 0 ? kHeaderTimeout : kIdleTimeout);
+    // A new connection must send its first request promptly (slowloris); a kept-alive one may idle longer.
+    stream_.expires_after(buffer_.size() > 0 || requests_ == 0 ? kHeaderTimeout : kIdleTimeout);
+    ++requests_;
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
@@ -571,6 +500,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   http::request<http::string_body> request_;
   bool keepAlive_ = true;
+  int64_t requests_ = 0;
 
   // The generation in progress.
   uint64_t id_ = 0;
@@ -803,13 +733,14 @@ void Session::handleGeneration(ApiKind api) {
     }
     return fail(e, "error:" + std::to_string(status), extra);
   }
+  // Cut points fall within the typical output, not within max_tokens, so the configured rate is the real one.
+  auto typical = std::max<int64_t>(
+      1, std::min(request_sim_.maxTokens, static_cast<int64_t>(core::mean(s.config_.serving.outputTokens))));
   if (s.config_.faults.cutStreamProbability > 0 && unit(s.rng_) < s.config_.faults.cutStreamProbability) {
-    fault_.cutAfter =
-        std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(0, request_sim_.maxTokens - 1))(s.rng_);
+    fault_.cutAfter = std::uniform_int_distribution<int64_t>(0, typical - 1)(s.rng_);
   }
   if (s.config_.faults.streamErrorProbability > 0 && unit(s.rng_) < s.config_.faults.streamErrorProbability) {
-    fault_.errorAfter =
-        std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(0, request_sim_.maxTokens - 1))(s.rng_);
+    fault_.errorAfter = std::uniform_int_distribution<int64_t>(0, typical - 1)(s.rng_);
   }
   if (s.config_.faults.latencySpikeProbability > 0 &&
       unit(s.rng_) < s.config_.faults.latencySpikeProbability) {
@@ -996,6 +927,9 @@ void Server::stop() {
 }
 bool Server::applyConfig(std::string_view text, core::Diagnostics* errors) {
   return impl_->applyConfig(text, errors);
+}
+void Server::replaceConfig(SimConfig config) {
+  impl_->replaceConfig(std::move(config));
 }
 ServerStats Server::stats() const {
   return impl_->stats_;

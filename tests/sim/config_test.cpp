@@ -1,5 +1,8 @@
 #include "tokenstorm/sim/config.h"
 
+#include "tokenstorm/core/decoder.h"
+#include "tokenstorm/sim/config_fields.h"
+
 #include <gtest/gtest.h>
 
 namespace tokenstorm::sim {
@@ -61,6 +64,26 @@ TEST(SimConfigTest, ErrorsNameTheField) {
       std::vector<std::string>{"replicas.warmup: must be a duration string such as \"30s\" (got number 30)"});
   EXPECT_EQ(errorsOf("faults: {outages: [{at: 1m, duration: 1s, mode: off}]}").size(), 1u);
   EXPECT_EQ(errorsOf("[1, 2]"), std::vector<std::string>{"the document must be a mapping (got a list)"});
+}
+
+}  // namespace
+}  // namespace tokenstorm::sim
+
+namespace tokenstorm::sim {
+namespace {
+
+// POST /admin/config decodes a partial document onto the running config: objects merge field by field,
+// but a union such as a distribution is replaced, or `fixed` would survive a switch to `uniform`.
+TEST(SimConfigTest, PartialUpdatesMergeObjectsAndReplaceUnions) {
+  core::Diagnostics errors;
+  SimConfig c = *parseSimConfig("serving: {maxBatch: 7, outputTokens: {fixed: 6}}", &errors);
+  core::ParsedDocuments update =
+      core::parseDocuments("serving: {outputTokens: {uniform: {min: 20, max: 20}}}");
+  ASSERT_TRUE(core::decodeInto(update.documents[0], c, &errors));
+  EXPECT_EQ(c.serving.maxBatch, 7);  // merged: untouched
+  EXPECT_FALSE(c.serving.outputTokens.fixed.has_value());
+  ASSERT_TRUE(c.serving.outputTokens.uniform.has_value());
+  EXPECT_EQ(c.serving.outputTokens.uniform->min, 20);
 }
 
 }  // namespace

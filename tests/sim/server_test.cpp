@@ -191,7 +191,9 @@ TEST_F(SimServerTest, AnthropicMessagesStreamAndReasoning) {
 }
 
 TEST_F(SimServerTest, ErrorsHaveTheApisShapeAndNameTheField) {
-  startServer(fastConfig());
+  SimConfig c = fastConfig();
+  c.models = {"sim-llama-8b", "sim-claude"};
+  startServer(c);
   HttpClient client(port());
   HttpResponse bad_json = client.request("POST", "/v1/chat/completions", "{not json");
   EXPECT_EQ(bad_json.status, 400);
@@ -254,6 +256,37 @@ TEST_F(SimServerTest, ForcedFaults) {
       HttpClient(port()).request("POST", "/v1/chat/completions", body, {{"x-sim-fault", "boom"}});
   EXPECT_EQ(unknown.status, 400);
   EXPECT_EQ(Json::parse(unknown.body)["error"]["param"], "x-sim-fault");
+}
+
+TEST_F(SimServerTest, OutageWindowsAnswer503OrRefuse) {
+  SimConfig c = fastConfig();
+  c.faults.outages.push_back(
+      OutageWindow{core::Duration{}, core::Duration::fromSeconds(3600), OutageMode::Unavailable});
+  startServer(c);
+  std::string body = R"({"model":"sim-llama-8b","messages":[{"role":"user","content":"x"}],"max_tokens":1})";
+  HttpResponse r = HttpClient(port()).request("POST", "/v1/chat/completions", body);
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(HttpClient(port()).request("GET", "/health").status,
+            200);  // the outage is of the model, not the pod
+}
+
+TEST_F(SimServerTest, RefusingOutageClosesConnections) {
+  SimConfig c = fastConfig();
+  c.faults.outages.push_back(
+      OutageWindow{core::Duration{}, core::Duration::fromSeconds(3600), OutageMode::Refuse});
+  startServer(c);
+  EXPECT_TRUE(HttpClient(port()).request("GET", "/health").closedWithoutResponse);
+}
+
+TEST_F(SimServerTest, ForcedDelayHoldsTheFirstToken) {
+  startServer(fastConfig());
+  std::string body = R"({"model":"sim-llama-8b","messages":[{"role":"user","content":"x"}],"max_tokens":1})";
+  auto start = std::chrono::steady_clock::now();
+  HttpResponse r =
+      HttpClient(port()).request("POST", "/v1/chat/completions", body, {{"x-sim-fault", "delay:200ms"}});
+  EXPECT_EQ(r.status, 200);
+  // A lower bound only: the delay is a minimum, so this cannot fail on a slow machine.
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200));
 }
 
 TEST_F(SimServerTest, RateLimitsAnswer429WithProviderHeaders) {

@@ -450,6 +450,9 @@ class Decoder {
       typeError(n, "a mapping");
       return;
     }
+    if constexpr (IsUnion<T>::value) {
+      out = T{};
+    }
     Frame frame;
     frame.node = &n;
     frame.seen.assign(n.entries().size(), false);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <type_traits>
 
 namespace tokenstorm::core {
 
@@ -76,6 +77,12 @@ struct F {
     return f;
   }
 };
+
+// Unions ("exactly one of" types such as Dist) are replaced, not merged, when a document is decoded onto an
+// existing value (POST /admin/config-style partial updates): switching `fixed` to `uniform` must drop
+// `fixed`. Specialize for each union type.
+template <class T>
+struct IsUnion : std::false_type {};
 
 // Names used in many places: a DNS-1123 label (Kubernetes object names, our endpoint and class names).
 inline constexpr std::string_view kDnsLabel = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";

@@ -12,6 +12,17 @@ namespace tokenstorm::core {
 // plans and estimates stay finite.
 inline constexpr double kMaxTarget = 1'000'000;
 
+template <>
+struct IsUnion<Dist> : std::true_type {};
+template <>
+struct IsUnion<DurationDist> : std::true_type {};
+template <>
+struct IsUnion<Prompt> : std::true_type {};
+template <>
+struct IsUnion<Pattern> : std::true_type {};
+template <>
+struct IsUnion<ServedBy> : std::true_type {};
+
 // ---- references ----
 template <class V>
 void describe(V& v, SecretKeyRef& r) {

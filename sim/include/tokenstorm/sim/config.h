@@ -66,7 +66,9 @@ struct PrefixCacheConfig {
 };
 
 struct SimConfig {
-  std::vector<std::string> models{"sim-llama-8b", "sim-llama-70b", "sim-claude"};  // empty: any name
+  // Model names served; empty (the default) accepts any name, so a LoadTest written for a real server runs
+  // against the simulator unchanged.
+  std::vector<std::string> models;
   int64_t seed = 42;
   ServingConfig serving;
   ReplicasConfig replicas;
@@ -75,6 +77,9 @@ struct SimConfig {
   PrefixCacheConfig prefixCache;
   int64_t maxBodyBytes = 16 << 20;  // a 100K-token prompt is ~600 KB
 };
+
+// Rules that span fields (status codes of errorRates). Appends to *errors; true when valid.
+bool validateSimConfig(const SimConfig& config, core::Diagnostics* errors);
 
 // Parses a simulator config (YAML or JSON). On error returns nullopt and fills *errors.
 std::optional<SimConfig> parseSimConfig(std::string_view text, core::Diagnostics* errors);

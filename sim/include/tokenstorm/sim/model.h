@@ -93,7 +93,8 @@ class Model {
 
   // Replicas can change at run time; new ones become ready after the warm-up.
   void setReplicaCount(int count, MonoNanos now);
-  void reconfigure(const ServingConfig& serving);
+  void reconfigure(const ServingConfig& serving, const ReplicasConfig& replicas,
+                   const PrefixCacheConfig& prefix_cache);
   bool ready(MonoNanos now) const;  // at least one replica is ready
   ModelStats stats(MonoNanos now) const;
 

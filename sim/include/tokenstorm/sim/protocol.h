@@ -4,7 +4,7 @@
 // OpenAI chat/completions streams: a role chunk first, content (or reasoning_content) deltas, a final chunk
 // with finish_reason, an optional usage chunk (stream_options.include_usage), then `data: [DONE]`;
 // stream_options.continuous_usage_stats adds usage to every chunk (vLLM's extension).
-// Anthropic messages streams: message_start, content_block_start, ping, content_block_delta...,
+// Anthropic messages streams: message_start, ping, content_block_start, content_block_delta...,
 // content_block_stop, message_delta (stop_reason, usage), message_stop. Reasoning is a `thinking` block.
 #pragma once
 

@@ -43,6 +43,8 @@ class Server {
   // Applies a config document on top of the current config (fields absent keep their values), as
   // POST /admin/config does. Replica count changes take effect now; new replicas warm up first.
   bool applyConfig(std::string_view yaml_or_json, core::Diagnostics* errors);
+  // Replaces the whole config (SIGHUP re-reading the --config file): fields absent from it are defaults.
+  void replaceConfig(SimConfig config);
   ServerStats stats() const;
 
   class Impl;  // public only so that the connection type in server.cpp can name it
