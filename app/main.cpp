@@ -17,12 +17,14 @@
 #include "tokenstorm/core/crd.h"
 #include "tokenstorm/core/explain.h"
 #include "tokenstorm/core/loadtest_io.h"
+#include "tokenstorm/core/tls.h"
 #include "tokenstorm/core/validate.h"
 #include "tokenstorm/sim/config.h"
 #include "tokenstorm/sim/server.h"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 namespace {
 
@@ -194,6 +196,7 @@ int cmdValidate(const std::vector<std::string>& args) {
 }
 
 constexpr const char* kSimUsage = R"(Usage: tokenstorm sim [--listen HOST:PORT] [--config FILE] [--truth FILE]
+                     [--tls-cert FILE --tls-key FILE]
 
 Serves a simulated LLM endpoint: OpenAI chat/completions and Anthropic messages (streaming and not),
 GET /v1/models, /health, /health/ready, /metrics, POST /admin/config. Behaviour (batching, queueing,
@@ -202,6 +205,7 @@ replicas, rate limits, faults, prefix cache) comes from the config file; docs/si
   --listen HOST:PORT  address to serve on (default 127.0.0.1:8000; port 0 picks a free one)
   --config FILE       simulator config (YAML or JSON); SIGHUP re-reads it
   --truth FILE        write one JSON line per request: what the server did and when (monotonic ns)
+  --tls-cert FILE     serve HTTPS with this PEM certificate chain (and --tls-key FILE, its PEM key)
 )";
 
 bool readFileText(const std::string& path, std::string* text, std::string* error) {
@@ -216,14 +220,22 @@ int cmdSim(const std::vector<std::string>& args) {
   std::string listen = "127.0.0.1:8000";
   std::string config_path;
   std::string truth_path;
+  std::string tls_cert;
+  std::string tls_key;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "-h" || a == "--help") {
       std::cout << kSimUsage;
       return kExitOk;
     }
-    if ((a == "--listen" || a == "--config" || a == "--truth") && i + 1 < args.size()) {
-      (a == "--listen" ? listen : a == "--config" ? config_path : truth_path) = args[++i];
+    std::string* value = a == "--listen"     ? &listen
+                         : a == "--config"   ? &config_path
+                         : a == "--truth"    ? &truth_path
+                         : a == "--tls-cert" ? &tls_cert
+                         : a == "--tls-key"  ? &tls_key
+                                             : nullptr;
+    if (value != nullptr && i + 1 < args.size()) {
+      *value = args[++i];
     } else {
       std::cerr << "tokenstorm sim: unexpected argument " << a << "\n" << kSimUsage;
       return kExitInvalid;
@@ -263,14 +275,27 @@ int cmdSim(const std::vector<std::string>& args) {
     }
     config = *parsed;
   }
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  if (tls_cert.empty() != tls_key.empty()) {
+    std::cerr << "tokenstorm sim: --tls-cert and --tls-key go together\n";
+    return kExitInvalid;
+  }
+  if (!tls_cert.empty()) {
+    std::string tls_error;
+    tls = core::makeServerTlsContext(tls_cert, tls_key, &tls_error);
+    if (!tls) {
+      std::cerr << "tokenstorm sim: " << tls_error << "\n";
+      return kExitInvalid;
+    }
+  }
   boost::asio::io_context io;
-  tokenstorm::sim::Server server(io, config, core::RealClock::instance(), truth_path);
+  tokenstorm::sim::Server server(io, config, core::RealClock::instance(), truth_path, tls);
   std::string error;
   if (!server.listen(host, static_cast<uint16_t>(port), &error)) {
     std::cerr << "tokenstorm sim: " << error << "\n";
     return kExitInvalid;
   }
-  std::cout << "tokenstorm sim: serving on http://"
+  std::cout << "tokenstorm sim: serving on " << (tls ? "https://" : "http://")
             << (host.find(':') != std::string::npos ? "[" + host + "]" : host) << ":" << server.port()
             << std::endl;
   boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);

@@ -105,8 +105,15 @@ void Model::submit(const ModelRequest& request, MonoNanos now) {
 
 bool Model::cancel(uint64_t id, MonoNanos now) {
   auto it = jobs_.find(id);
-  if (it == jobs_.end()) {
+  if (it == jobs_.end() || it->second.cancelRequested) {
     return false;
+  }
+  if (advancing_) {
+    // Called from a sink callback (a client gone, a fault) while a step is being walked: mark it; the step
+    // drops it after the callback returns, and advance() drops the rest when it ends.
+    it->second.cancelRequested = true;
+    deferredCancels_.push_back(id);
+    return true;
   }
   Replica& r = replicas_[static_cast<size_t>(it->second.replica)];
   auto running = std::find(r.running.begin(), r.running.end(), id);
@@ -200,8 +207,14 @@ void Model::endStep(Replica& r, int index, MonoNanos at, ModelSink& sink) {
     }
     j.pendingReasoning = reasoning;
     ++j.pending;
-    if (j.pending >= serving_.tokensPerChunk || j.generated >= j.target) {
+    if (!j.cancelRequested && (j.pending >= serving_.tokensPerChunk || j.generated >= j.target)) {
       flush(id, j, at, sink);
+    }
+    if (j.cancelRequested) {
+      r.kvUsed -= kvOf(j);
+      ++cancellations_;
+      jobs_.erase(id);
+      continue;
     }
     if (j.generated >= j.target) {
       RequestOutcome out;
@@ -232,6 +245,7 @@ void Model::flush(uint64_t id, Job& j, MonoNanos at, ModelSink& sink) {
 }
 
 void Model::advance(MonoNanos now, ModelSink& sink) {
+  advancing_ = true;
   for (;;) {
     // The earliest due event across replicas: a step's end, or a replica becoming ready with work queued.
     int due = -1;
@@ -257,6 +271,17 @@ void Model::advance(MonoNanos now, ModelSink& sink) {
       endStep(r, due, due_at, sink);
     }
     startStep(r, due, due_at);
+  }
+  advancing_ = false;
+  // Cancels requested from callbacks for requests outside the steps walked (queued, or on other replicas).
+  std::vector<uint64_t> deferred;
+  deferred.swap(deferredCancels_);
+  for (uint64_t id : deferred) {
+    auto it = jobs_.find(id);
+    if (it != jobs_.end()) {
+      it->second.cancelRequested = false;
+      cancel(id, now);
+    }
   }
   // Scale-to-zero: idle replicas stop after the idle timeout.
   if (replicasConfig_.scaleToZero) {

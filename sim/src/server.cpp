@@ -1,12 +1,9 @@
 #include "tokenstorm/sim/server.h"
 
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-#include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -16,6 +13,7 @@
 #include <random>
 #include <unordered_map>
 
+#include "metrics.h"
 #include "server_helpers.h"
 #include "tokenstorm/core/decoder.h"
 #include "tokenstorm/core/distribution.h"
@@ -42,7 +40,14 @@ constexpr size_t kHeaderLimit = 16 * 1024;
 
 }  // namespace
 
-class Session;
+// What the server needs of a connection, whatever its transport (plain TCP or TLS).
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void onTokens(int64_t tokens, bool reasoning, core::MonoNanos at) = 0;
+  virtual void onFinish(const RequestOutcome& outcome, core::MonoNanos at) = 0;
+  virtual void close() = 0;
+};
 
 class Server::Impl : public std::enable_shared_from_this<Server::Impl>, public ModelSink {
  public:
@@ -57,55 +62,10 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl>, public M
         model_(config_.serving, config_.replicas, config_.prefixCache, static_cast<uint64_t>(config_.seed),
                start_),
         limiter_(config_.rateLimits),
-        rng_(static_cast<uint64_t>(config_.seed) ^ 0x5eed5eedULL),
-        registry_(std::make_shared<prometheus::Registry>()) {
+        rng_(static_cast<uint64_t>(config_.seed) ^ 0x5eed5eedULL) {
     if (!truth_path.empty()) {
       truth_.open(truth_path, std::ios::out | std::ios::trunc);
     }
-    auto& gauges = prometheus::BuildGauge()
-                       .Name("vllm:num_requests_running")
-                       .Help("Requests in a batch")
-                       .Register(*registry_);
-    running_ = &gauges.Add({});
-    waiting_ = &prometheus::BuildGauge()
-                    .Name("vllm:num_requests_waiting")
-                    .Help("Requests queued for a batch")
-                    .Register(*registry_)
-                    .Add({});
-    kvUsage_ = &prometheus::BuildGauge()
-                    .Name("vllm:gpu_cache_usage_perc")
-                    .Help("KV cache usage, 0 to 1")
-                    .Register(*registry_)
-                    .Add({});
-    replicasReady_ = &prometheus::BuildGauge()
-                          .Name("tokenstorm_sim_replicas_ready")
-                          .Help("Replicas serving")
-                          .Register(*registry_)
-                          .Add({});
-    replicasTotal_ = &prometheus::BuildGauge()
-                          .Name("tokenstorm_sim_replicas")
-                          .Help("Replicas, warming up included")
-                          .Register(*registry_)
-                          .Add({});
-    promptTokens_ = &prometheus::BuildCounter()
-                         .Name("vllm:prompt_tokens_total")
-                         .Help("Prompt tokens processed")
-                         .Register(*registry_)
-                         .Add({});
-    generationTokens_ = &prometheus::BuildCounter()
-                             .Name("vllm:generation_tokens_total")
-                             .Help("Tokens generated")
-                             .Register(*registry_)
-                             .Add({});
-    preemptions_ = &prometheus::BuildCounter()
-                        .Name("vllm:num_preemptions_total")
-                        .Help("Sequences preempted by KV cache pressure")
-                        .Register(*registry_)
-                        .Add({});
-    requestsFamily_ = &prometheus::BuildCounter()
-                           .Name("tokenstorm_sim_requests_total")
-                           .Help("Generation requests by outcome")
-                           .Register(*registry_);
   }
 
   ~Impl() override {
@@ -194,23 +154,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl>, public M
   void onTokens(uint64_t id, int64_t tokens, bool reasoning, core::MonoNanos at) override;
   void onFinish(uint64_t id, const RequestOutcome& outcome, core::MonoNanos at) override;
 
-  void countOutcome(const std::string& outcome) { requestsFamily_->Add({{"outcome", outcome}}).Increment(); }
-
-  std::string metricsText() {
-    core::MonoNanos now = clock_.monotonicNanos();
-    ModelStats s = model_.stats(now);
-    running_->Set(static_cast<double>(s.running));
-    waiting_->Set(static_cast<double>(s.waiting));
-    kvUsage_->Set(s.kvTokensCapacity > 0
-                      ? static_cast<double>(s.kvTokensUsed) / static_cast<double>(s.kvTokensCapacity)
-                      : 0.0);
-    replicasReady_->Set(static_cast<double>(s.replicasReady));
-    replicasTotal_->Set(static_cast<double>(s.replicasTotal));
-    promptTokens_->Increment(static_cast<double>(s.promptTokens) - promptTokens_->Value());
-    generationTokens_->Increment(static_cast<double>(s.generationTokens) - generationTokens_->Value());
-    preemptions_->Increment(static_cast<double>(s.preemptions) - preemptions_->Value());
-    return prometheus::TextSerializer().Serialize(registry_->Collect());
-  }
+  void countOutcome(const std::string& outcome) { metrics_.countOutcome(outcome); }
+  std::string metricsText() { return metrics_.render(model_.stats(clock_.monotonicNanos())); }
 
   bool applyConfig(std::string_view text, core::Diagnostics* errors) {
     core::ParsedDocuments parsed = core::parseDocuments(text);
@@ -254,61 +199,75 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl>, public M
   RateLimiter limiter_;
   std::mt19937_64 rng_;
   uint64_t nextId_ = 1;
-  std::unordered_map<uint64_t, std::weak_ptr<Session>> exchanges_;
-  std::vector<std::weak_ptr<Session>> sessions_;
+  std::unordered_map<uint64_t, std::weak_ptr<SessionBase>> exchanges_;
+  std::vector<std::weak_ptr<SessionBase>> sessions_;
+  std::shared_ptr<asio::ssl::context> tls_;
   std::ofstream truth_;
   ServerStats stats_;
   bool stopped_ = false;
 
-  std::shared_ptr<prometheus::Registry> registry_;
-  prometheus::Gauge* running_;
-  prometheus::Gauge* waiting_;
-  prometheus::Gauge* kvUsage_;
-  prometheus::Gauge* replicasReady_;
-  prometheus::Gauge* replicasTotal_;
-  prometheus::Counter* promptTokens_;
-  prometheus::Counter* generationTokens_;
-  prometheus::Counter* preemptions_;
-  prometheus::Family<prometheus::Counter>* requestsFamily_;
+  SimMetrics metrics_;
 };
 
 // One connection: reads requests, answers them, streams generations. HTTP/1.1 keep-alive, one exchange at
 // a time (pipelined requests wait in the buffer until the current response is written).
-class Session : public std::enable_shared_from_this<Session> {
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<Server::Impl> server)
-      : stream_(std::move(socket)), server_(std::move(server)), delay_(stream_.get_executor()) {}
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
-  void start() { readRequest(); }
-  void close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+  template <class... Args>
+  explicit Session(std::shared_ptr<Server::Impl> server, Args&&... stream_args)
+      : stream_(std::forward<Args>(stream_args)...),
+        server_(std::move(server)),
+        delay_(stream_.get_executor()) {}
+
+  void start() {
+    if constexpr (kTls) {
+      lowest().expires_after(kHeaderTimeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) {
+                                  return self->close();  // not TLS, or a failed handshake: nothing to answer
+                                }
+                                self->readRequest();
+                              });
+    } else {
+      readRequest();
+    }
   }
 
-  void onTokens(int64_t tokens, bool reasoning, core::MonoNanos at);
-  void onFinish(const RequestOutcome& outcome, core::MonoNanos at);
+  // SessionBase
+  void close() override {
+    beast::error_code ec;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    lowest().close();
+  }
+  void onTokens(int64_t tokens, bool reasoning, core::MonoNanos at) override;
+  void onFinish(const RequestOutcome& outcome, core::MonoNanos at) override;
 
  private:
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
   void readRequest() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(static_cast<uint64_t>(server_->config_.maxBodyBytes));
     // A new connection must send its first request promptly (slowloris); a kept-alive one may idle longer.
-    stream_.expires_after(buffer_.size() > 0 || requests_ == 0 ? kHeaderTimeout : kIdleTimeout);
+    lowest().expires_after(buffer_.size() > 0 || requests_ == 0 ? kHeaderTimeout : kIdleTimeout);
     ++requests_;
     http::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
   }
 
   void onHeader(beast::error_code ec) {
     if (ec) {
       return failRead(ec);
     }
-    stream_.expires_after(kHeaderTimeout);  // the body must follow promptly too
+    lowest().expires_after(kHeaderTimeout);  // the body must follow promptly too
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code e, size_t) { self->onRequest(e); });
+                     [self = this->shared_from_this()](beast::error_code e, size_t) { self->onRequest(e); });
   }
 
   void failRead(beast::error_code ec) {
@@ -348,9 +307,9 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(keep_alive);
     res->body() = std::move(body);
     res->prepare_payload();
-    stream_.expires_after(kWriteTimeout);
+    lowest().expires_after(kWriteTimeout);
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
                         if (ec || !keep_alive) {
                           return self->close();
                         }
@@ -378,7 +337,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     writing_ = true;
-    stream_.expires_after(kWriteTimeout);
+    lowest().expires_after(kWriteTimeout);
     chunkWrites_.emplace_back(server_->clock_.monotonicNanos(), pendingTokens_);
     pendingTokens_ = 0;
     net_write(http::make_chunk(asio::buffer(pending_.front())));
@@ -386,7 +345,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   template <class Buffers>
   void net_write(Buffers buffers) {
-    asio::async_write(stream_, buffers, [self = shared_from_this()](beast::error_code ec, size_t) {
+    asio::async_write(stream_, buffers, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       self->writing_ = false;
       if (ec) {
         return self->clientGone();
@@ -408,7 +367,7 @@ class Session : public std::enable_shared_from_this<Session> {
     lastWritten_ = true;
     writing_ = true;
     asio::async_write(stream_, http::make_chunk_last(),
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
                         self->writing_ = false;
                         self->endNs_ = self->server_->clock_.monotonicNanos();
                         self->writeTruth(self->cutByFault_ ? "cut" : self->outcome_);
@@ -423,26 +382,41 @@ class Session : public std::enable_shared_from_this<Session> {
   // A read readiness while streaming is either the client closing (cancellation) or a pipelined request.
   void watchForClose() {
     watching_ = true;
-    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
-      if (!self->watching_ || ec == asio::error::operation_aborted) {
-        return;
-      }
-      beast::error_code rec;
-      size_t n = 0;
-      if (!ec) {
-        n = self->stream_.socket().read_some(self->buffer_.prepare(4096), rec);
-        self->buffer_.commit(n);
-      }
-      if (ec || rec || n == 0) {
-        self->clientGone();
-      }
-    });
+    if constexpr (kTls) {
+      // Under TLS the raw socket cannot be peeked; one TLS read may run beside the writes instead.
+      stream_.async_read_some(buffer_.prepare(4096),
+                              [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                                if (!self->watching_ || ec == asio::error::operation_aborted) {
+                                  return;
+                                }
+                                self->buffer_.commit(n);
+                                if (ec || n == 0) {
+                                  self->clientGone();
+                                }
+                              });
+      return;
+    }
+    lowest().socket().async_wait(tcp::socket::wait_read,
+                                 [self = this->shared_from_this()](beast::error_code ec) {
+                                   if (!self->watching_ || ec == asio::error::operation_aborted) {
+                                     return;
+                                   }
+                                   beast::error_code rec;
+                                   size_t n = 0;
+                                   if (!ec) {
+                                     n = self->lowest().socket().read_some(self->buffer_.prepare(4096), rec);
+                                     self->buffer_.commit(n);
+                                   }
+                                   if (ec || rec || n == 0) {
+                                     self->clientGone();
+                                   }
+                                 });
   }
 
   void stopWatching() {
     watching_ = false;
     beast::error_code ec;
-    stream_.socket().cancel(ec);  // the pending wait completes with operation_aborted
+    lowest().socket().cancel(ec);  // the pending wait completes with operation_aborted
   }
 
   void clientGone() {
@@ -493,7 +467,7 @@ class Session : public std::enable_shared_from_this<Session> {
     server_->scheduleTruthFlush();
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   std::shared_ptr<Server::Impl> server_;
   asio::steady_timer delay_;
   beast::flat_buffer buffer_;
@@ -533,74 +507,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<http::response_serializer<http::empty_body>> serializer_;
 };
 
-void Server::Impl::accept() {
-  acceptor_.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-    if (ec) {
-      if (ec != asio::error::operation_aborted && !self->stopped_) {
-        self->accept();
-      }
-      return;
-    }
-    socket.set_option(tcp::no_delay(true));
-    // Outage windows in "refuse" mode close connections at once, as a dead server's would.
-    core::MonoNanos since = self->clock_.monotonicNanos() - self->start_;
-    for (const auto& o : self->config_.faults.outages) {
-      if (o.mode == OutageMode::Refuse && since >= o.at.nanos && since < (o.at + o.duration).nanos) {
-        beast::error_code ignored;
-        socket.close(ignored);
-        return self->accept();
-      }
-    }
-    auto session = std::make_shared<Session>(std::move(socket), self);
-    self->sessions_.push_back(session);
-    if (self->sessions_.size() > 1024) {
-      std::erase_if(self->sessions_, [](const std::weak_ptr<Session>& w) { return w.expired(); });
-    }
-    session->start();
-    self->accept();
-  });
-}
-
-void Server::Impl::stop() {
-  stopped_ = true;
-  beast::error_code ec;
-  acceptor_.close(ec);
-  timer_.cancel();
-  flushTimer_.cancel();
-  if (truth_.is_open()) {
-    truth_.flush();
-  }
-  for (auto& w : sessions_) {
-    if (auto s = w.lock()) {
-      s->close();
-    }
-  }
-  sessions_.clear();
-}
-
-void Server::Impl::onTokens(uint64_t id, int64_t tokens, bool reasoning, core::MonoNanos at) {
-  auto it = exchanges_.find(id);
-  if (it == exchanges_.end()) {
-    return;
-  }
-  if (auto s = it->second.lock()) {
-    s->onTokens(tokens, reasoning, at);
-  }
-}
-
-void Server::Impl::onFinish(uint64_t id, const RequestOutcome& outcome, core::MonoNanos at) {
-  auto it = exchanges_.find(id);
-  if (it == exchanges_.end()) {
-    return;
-  }
-  auto s = it->second.lock();
-  exchanges_.erase(it);
-  if (s) {
-    s->onFinish(outcome, at);
-  }
-}
-
-void Session::route() {
+template <class Stream>
+void Session<Stream>::route() {
   const auto target = std::string(request_.target());
   const auto method = request_.method();
   std::string path = target.substr(0, target.find('?'));
@@ -651,7 +559,8 @@ void Session::route() {
           errorBody(ApiKind::OpenAIChat, e), "application/json", keepAlive_);
 }
 
-void Session::handleGeneration(ApiKind api) {
+template <class Stream>
+void Session<Stream>::handleGeneration(ApiKind api) {
   Server::Impl& s = *server_;
   core::MonoNanos now = s.clock_.monotonicNanos();
   // Reset the per-exchange state (keep-alive connections carry many).
@@ -788,14 +697,14 @@ void Session::handleGeneration(ApiKind api) {
     header_->keep_alive(keepAlive_);
     header_->chunked(true);
     serializer_ = std::make_shared<http::response_serializer<http::empty_body>>(*header_);
-    stream_.expires_after(kWriteTimeout);
+    lowest().expires_after(kWriteTimeout);
     http::async_write_header(stream_, *serializer_,
-                             [self = shared_from_this()](beast::error_code ec, size_t) {
+                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
                                if (ec) {
                                  return self->clientGone();
                                }
                                self->headerSent_ = true;
-                               self->stream_.expires_never();
+                               self->lowest().expires_never();
                                self->writeNext();
                              });
     Usage usage{request_sim_.promptTokens, 0, 0, 0};
@@ -808,10 +717,10 @@ void Session::handleGeneration(ApiKind api) {
     extraHeaders_ = std::move(headers);
     watchForClose();
   }
-  s.exchanges_[id_] = weak_from_this();
+  s.exchanges_[id_] = this->weak_from_this();
   if (fault_.delayNanos > 0) {
     delay_.expires_after(std::chrono::nanoseconds(fault_.delayNanos));
-    delay_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    delay_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
       if (!ec && !self->finished_) {
         self->submit();
       }
@@ -821,7 +730,8 @@ void Session::handleGeneration(ApiKind api) {
   submit();
 }
 
-void Session::submit() {
+template <class Stream>
+void Session<Stream>::submit() {
   Server::Impl& s = *server_;
   ModelRequest m;
   m.id = id_;
@@ -838,7 +748,8 @@ void Session::submit() {
   s.scheduleModel();
 }
 
-void Session::onTokens(int64_t tokens, bool reasoning, core::MonoNanos) {
+template <class Stream>
+void Session<Stream>::onTokens(int64_t tokens, bool reasoning, core::MonoNanos) {
   if (finished_) {
     return;
   }
@@ -886,7 +797,8 @@ void Session::onTokens(int64_t tokens, bool reasoning, core::MonoNanos) {
   enqueue(encoder_->delta(words, reasoning, usage));
 }
 
-void Session::onFinish(const RequestOutcome& outcome, core::MonoNanos) {
+template <class Stream>
+void Session<Stream>::onFinish(const RequestOutcome& outcome, core::MonoNanos) {
   if (finished_) {
     return;
   }
@@ -911,8 +823,87 @@ void Session::onFinish(const RequestOutcome& outcome, core::MonoNanos) {
   enqueue(encoder_->finish(finish, usage));
 }
 
-Server::Server(asio::io_context& io, SimConfig config, const core::Clock& clock, std::string truth_path)
-    : impl_(std::make_shared<Impl>(io, std::move(config), clock, std::move(truth_path))) {}
+void Server::Impl::accept() {
+  acceptor_.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec != asio::error::operation_aborted && !self->stopped_) {
+        self->accept();
+      }
+      return;
+    }
+    socket.set_option(tcp::no_delay(true));
+    // Outage windows in "refuse" mode close connections at once, as a dead server's would.
+    core::MonoNanos since = self->clock_.monotonicNanos() - self->start_;
+    for (const auto& o : self->config_.faults.outages) {
+      if (o.mode == OutageMode::Refuse && since >= o.at.nanos && since < (o.at + o.duration).nanos) {
+        beast::error_code ignored;
+        socket.close(ignored);
+        return self->accept();
+      }
+    }
+    std::shared_ptr<SessionBase> session;
+    if (self->tls_) {
+      auto tls = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+          self, beast::tcp_stream(std::move(socket)), *self->tls_);
+      tls->start();
+      session = tls;
+    } else {
+      auto plain = std::make_shared<Session<beast::tcp_stream>>(self, std::move(socket));
+      plain->start();
+      session = plain;
+    }
+    self->sessions_.push_back(session);
+    if (self->sessions_.size() > 1024) {
+      std::erase_if(self->sessions_, [](const std::weak_ptr<SessionBase>& w) { return w.expired(); });
+    }
+    self->accept();
+  });
+}
+
+void Server::Impl::stop() {
+  stopped_ = true;
+  beast::error_code ec;
+  acceptor_.close(ec);
+  timer_.cancel();
+  flushTimer_.cancel();
+  if (truth_.is_open()) {
+    truth_.flush();
+  }
+  for (auto& w : sessions_) {
+    if (auto s = w.lock()) {
+      s->close();
+    }
+  }
+  sessions_.clear();
+}
+
+void Server::Impl::onTokens(uint64_t id, int64_t tokens, bool reasoning, core::MonoNanos at) {
+  auto it = exchanges_.find(id);
+  if (it == exchanges_.end()) {
+    return;
+  }
+  if (auto s = it->second.lock()) {
+    s->onTokens(tokens, reasoning, at);
+  }
+}
+
+void Server::Impl::onFinish(uint64_t id, const RequestOutcome& outcome, core::MonoNanos at) {
+  auto it = exchanges_.find(id);
+  if (it == exchanges_.end()) {
+    return;
+  }
+  auto s = it->second.lock();
+  exchanges_.erase(it);
+  if (s) {
+    s->onFinish(outcome, at);
+  }
+}
+
+Server::Server(asio::io_context& io, SimConfig config, const core::Clock& clock, std::string truth_path,
+               std::shared_ptr<asio::ssl::context> tls)
+    : impl_(std::make_shared<Impl>(io, std::move(config), clock, std::move(truth_path))) {
+  impl_->tls_ = std::move(tls);
+}
 Server::~Server() {
   impl_->stop();
 }

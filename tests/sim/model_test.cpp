@@ -206,6 +206,36 @@ TEST(ModelTest, CancelFreesTheSlotAndIsCounted) {
   EXPECT_EQ(m.stats(0).cancellations, 1);
 }
 
+// The server cancels from inside callbacks (a client gone, an injected fault); the model must survive it.
+TEST(ModelTest, CancelFromInsideACallback) {
+  struct CancellingSink : Recorder {
+    Model* model = nullptr;
+    void onTokens(uint64_t id, int64_t n, bool reasoning, MonoNanos at) override {
+      Recorder::onTokens(id, n, reasoning, at);
+      if (id == 1 && total(id) >= 2) {
+        model->cancel(1, at);
+        model->cancel(2, at);  // and another one, still queued
+      }
+    }
+  };
+  ServingConfig s = simpleServing();
+  s.maxBatch = 1;
+  Model m(s, ReplicasConfig{}, PrefixCacheConfig{false}, 1, 0);
+  CancellingSink sink;
+  sink.model = &m;
+  m.submit(request(1, 10, 50), 0);
+  m.submit(request(2, 10, 50), 0);
+  m.submit(request(3, 10, 3), 0);
+  while (auto next = m.nextEventAt()) {
+    m.advance(*next, sink);
+  }
+  EXPECT_EQ(sink.total(1), 2);
+  EXPECT_EQ(sink.total(2), 0);
+  EXPECT_EQ(sink.finished.count(3), 1u);
+  EXPECT_EQ(m.stats(0).cancellations, 2);
+  EXPECT_EQ(m.stats(0).kvTokensUsed, 0);
+}
+
 TEST(ModelTest, NewReplicasServeAfterWarmupAndShareLoad) {
   ReplicasConfig replicas;
   replicas.warmup = core::Duration::fromSeconds(30);

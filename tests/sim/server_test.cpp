@@ -15,8 +15,14 @@
 #include <sstream>
 #include <thread>
 
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
 #include "support/http_client.h"
 #include "tokenstorm/core/text.h"
+#include "tokenstorm/core/tls.h"
 
 namespace tokenstorm::sim {
 namespace {
@@ -287,6 +293,51 @@ TEST_F(SimServerTest, ForcedDelayHoldsTheFirstToken) {
   EXPECT_EQ(r.status, 200);
   // A lower bound only: the delay is a minimum, so this cannot fail on a slow machine.
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200));
+}
+
+// HTTPS with a certificate made for the test (openssl, installed by scripts/setup.sh): a verifying client
+// with SNI gets the same stream as over plain HTTP; a plain-HTTP client gets nothing.
+TEST_F(SimServerTest, ServesHttpsWithAVerifiedCertificate) {
+  std::string dir = std::filesystem::temp_directory_path() / ("sim-tls-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string cert = dir + "/cert.pem";
+  std::string key = dir + "/key.pem";
+  std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost "
+      "-addext subjectAltName=DNS:localhost -keyout " +
+      key + " -out " + cert + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl is needed for this test (scripts/setup.sh installs it)";
+  std::string error;
+  auto tls = core::makeServerTlsContext(cert, key, &error);
+  ASSERT_TRUE(tls) << error;
+  server_ = std::make_unique<Server>(io_, fastConfig(), core::RealClock::instance(), "", tls);
+  ASSERT_TRUE(server_->listen("127.0.0.1", 0, &error)) << error;
+  thread_ = std::thread([this] { io_.run(); });
+
+  namespace ssl = boost::asio::ssl;
+  namespace http = boost::beast::http;
+  boost::asio::io_context io;
+  ssl::context client_ctx(ssl::context::tls_client);
+  client_ctx.load_verify_file(cert);
+  client_ctx.set_verify_mode(ssl::verify_peer);
+  boost::beast::ssl_stream<boost::beast::tcp_stream> stream(io, client_ctx);
+  ASSERT_TRUE(SSL_set_tlsext_host_name(stream.native_handle(), "localhost"));
+  stream.set_verify_callback(ssl::host_name_verification("localhost"));
+  boost::beast::get_lowest_layer(stream).connect(
+      boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port()));
+  stream.handshake(ssl::stream_base::client);
+  http::request<http::string_body> req(http::verb::post, "/v1/chat/completions", 11);
+  req.set(http::field::host, "localhost");
+  req.body() = R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":3,"stream":true})";
+  req.prepare_payload();
+  http::write(stream, req);
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res);
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(dataEvents(res.body()).size(), 1u + 3 + 1 + 1);
+  EXPECT_TRUE(HttpClient(port()).request("GET", "/health").closedWithoutResponse);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(SimServerTest, RateLimitsAnswer429WithProviderHeaders) {

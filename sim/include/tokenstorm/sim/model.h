@@ -84,7 +84,8 @@ class Model {
   // Queues a request; it joins a batch at the next advance(). Its output length is drawn now
   // (deterministic under the seed, in submit order).
   void submit(const ModelRequest& request, MonoNanos now);
-  // Drops a request (client went away). Returns false if it is unknown or already finished.
+  // Drops a request (client went away). Returns false if it is unknown or already finished. Safe to call
+  // from a ModelSink callback.
   bool cancel(uint64_t id, MonoNanos now);
   // Runs every event due at or before `now`, in time order.
   void advance(MonoNanos now, ModelSink& sink);
@@ -109,7 +110,8 @@ class Model {
     bool prefilled = false;
     int replica = -1;
     MonoNanos admittedAt = 0;
-    int64_t pending = 0;  // generated tokens not yet emitted as a chunk
+    bool cancelRequested = false;  // cancelled from a callback during advance()
+    int64_t pending = 0;           // generated tokens not yet emitted as a chunk
     bool pendingReasoning = false;
   };
   struct Replica {
@@ -141,6 +143,8 @@ class Model {
   std::mt19937_64 rng_;
   std::vector<Replica> replicas_;
   std::unordered_map<uint64_t, Job> jobs_;
+  bool advancing_ = false;
+  std::vector<uint64_t> deferredCancels_;
   int64_t preemptions_ = 0;
   int64_t cancellations_ = 0;
   int64_t promptTokens_ = 0;

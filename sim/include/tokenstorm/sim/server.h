@@ -1,9 +1,10 @@
 // The simulator's HTTP/1.1 server: real sockets, Boost.Asio/Beast, one event loop.
 //
 // Routes: POST /v1/chat/completions, /v1/completions, /v1/messages; GET /v1/models, /health, /health/ready,
-// /metrics; POST /admin/config. Each generation request gets an id (response header x-sim-request-id) and,
-// with a truth log, one JSONL line of what the server did and when, on the shared monotonic clock.
-// Per-request faults can be forced with the header `x-sim-fault` (see docs/simulator.md).
+// /metrics; POST /admin/config. Plain HTTP or, with a TLS context, HTTPS. Each generation request gets an id
+// (response header x-sim-request-id) and, with a truth log, one JSONL line of what the server did and when,
+// on the shared monotonic clock. Per-request faults can be forced with the header `x-sim-fault` (see
+// docs/simulator.md).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -16,6 +17,10 @@
 #include "tokenstorm/core/diagnostic.h"
 #include "tokenstorm/sim/config.h"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace tokenstorm::sim {
 
 struct ServerStats {
@@ -27,9 +32,9 @@ struct ServerStats {
 
 class Server {
  public:
-  // `truth_path` empty: no ground-truth log.
-  Server(boost::asio::io_context& io, SimConfig config, const core::Clock& clock,
-         std::string truth_path = "");
+  // `truth_path` empty: no ground-truth log. `tls` set: serve HTTPS (see core::makeServerTlsContext).
+  Server(boost::asio::io_context& io, SimConfig config, const core::Clock& clock, std::string truth_path = "",
+         std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
