@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-bench}
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTOKENSTORM_BUILD_TESTS=OFF -DTOKENSTORM_BUILD_BENCH=ON >/dev/null
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTOKENSTORM_BUILD_TESTS=OFF -DTOKENSTORM_BUILD_BENCH=ON >/dev/null
 cmake --build "$build" -j 2 --target tokenstorm sim_stream_load
 command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null 2>&1 || true; }
 
@@ -21,13 +21,16 @@ start_sim() {
   done
 }
 rss_mib() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, in clock ticks
 
 echo "machine: $(nproc) cores, $(awk '/model name/ {$1=$2=$3=""; print; exit}' /proc/cpuinfo | xargs), $(date -u +%F)"
 for conns in 500 2000; do
   start_sim bench/sim_fast.yaml
   idle=$(rss_mib "$sim_pid")
+  t0=$(cpu_ticks "$sim_pid")
   result=$(taskset -c 1 "$build/bench/sim_stream_load" --port "$port" --connections "$conns" --seconds 15 --max-tokens 100000)
-  echo "streams=$conns $result simRssMiB=$(rss_mib "$sim_pid") idleRssMiB=$idle"
+  cpu=$(( ($(cpu_ticks "$sim_pid") - t0) * 100 / $(getconf CLK_TCK) / 18 ))  # % of one core over ~18 s
+  echo "streams=$conns $result simRssMiB=$(rss_mib "$sim_pid") idleRssMiB=$idle simCpuPercent=$cpu"
   kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true
 done
 

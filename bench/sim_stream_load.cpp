@@ -5,6 +5,8 @@
 //   sim_stream_load --port P [--connections 2000] [--seconds 20] [--max-tokens 2000]
 //
 // Prints one JSON line: events/s, streams completed, bytes/s, errors.
+#include <utility>  // before Asio: its C++20 awaitable uses std::exchange
+
 #include <boost/asio.hpp>
 
 #include <chrono>

@@ -192,6 +192,10 @@ void Model::endStep(Replica& r, int index, MonoNanos at, ModelSink& sink) {
   still_running.reserve(r.running.size());
   for (uint64_t id : r.running) {
     Job& j = jobs_[id];
+    if (j.paused && j.prefilled) {
+      still_running.push_back(id);  // its client is not reading: it holds its slot and makes no progress
+      continue;
+    }
     if (!j.prefilled) {
       j.prefilled = true;
       remember(r, j.request.prefixBlocks);
@@ -312,6 +316,22 @@ std::optional<MonoNanos> Model::nextEventAt() const {
     }
   }
   return next;
+}
+
+bool Model::pause(uint64_t id) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) {
+    return false;
+  }
+  it->second.paused = true;
+  return true;
+}
+
+void Model::resume(uint64_t id) {
+  auto it = jobs_.find(id);
+  if (it != jobs_.end()) {
+    it->second.paused = false;
+  }
 }
 
 void Model::setReplicaCount(int count, MonoNanos now) {

@@ -37,6 +37,8 @@ constexpr auto kHeaderTimeout =
 constexpr auto kIdleTimeout = std::chrono::seconds(120);  // keep-alive connections with no request
 constexpr auto kWriteTimeout = std::chrono::seconds(60);  // a client that stops reading
 constexpr size_t kHeaderLimit = 16 * 1024;
+constexpr size_t kPauseAboveBytes = 64 * 1024;  // unsent stream bytes that pause the sequence
+constexpr size_t kResumeBelowBytes = 16 * 1024;
 
 }  // namespace
 
@@ -324,10 +326,16 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     // The front buffer is in flight while writing_; anything behind it is coalesced into one buffer, so a
     // slow reader gets fewer, larger writes rather than an ever-longer queue of small ones.
+    pendingBytes_ += data.size();
     if (!pending_.empty() && (!writing_ || pending_.size() >= 2)) {
       pending_.back() += data;
     } else {
       pending_.push_back(std::move(data));
+    }
+    // Backpressure: a client that reads slower than tokens come pauses its sequence in the model (it keeps
+    // its batch slot, as a stalled stream does), so memory per stream stays bounded.
+    if (!paused_ && !finished_ && pendingBytes_ > kPauseAboveBytes) {
+      paused_ = server_->model_.pause(id_);
     }
     writeNext();
   }
@@ -350,7 +358,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       if (ec) {
         return self->clientGone();
       }
+      self->pendingBytes_ -= self->pending_.front().size();
       self->pending_.pop_front();
+      if (self->paused_ && self->pendingBytes_ < kResumeBelowBytes) {
+        self->paused_ = false;
+        self->server_->model_.resume(self->id_);
+      }
       if (!self->pending_.empty()) {
         return self->writeNext();
       }
@@ -488,6 +501,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::string reasoning_;
   std::deque<std::string> pending_;
   int64_t pendingTokens_ = 0;
+  size_t pendingBytes_ = 0;
+  bool paused_ = false;
   std::vector<std::pair<core::MonoNanos, int64_t>> chunkWrites_;
   core::MonoNanos arrivalNs_ = 0;
   core::MonoNanos submittedNs_ = 0;
@@ -573,6 +588,8 @@ void Session<Stream>::handleGeneration(ApiKind api) {
   chunkWrites_.clear();
   pending_.clear();
   pendingTokens_ = 0;
+  pendingBytes_ = 0;
+  paused_ = false;
   outcomeInfo_ = RequestOutcome{};
   outcome_ = "ok";
   headerSent_ = writing_ = ending_ = lastWritten_ = finished_ = cutByFault_ = truthWritten_ = false;
@@ -708,9 +725,10 @@ void Session<Stream>::handleGeneration(ApiKind api) {
                                self->writeNext();
                              });
     Usage usage{request_sim_.promptTokens, 0, 0, 0};
-    pending_.push_back(encoder_->start(usage));
-    if (pending_.back().empty()) {
-      pending_.pop_back();
+    std::string start = encoder_->start(usage);
+    if (!start.empty()) {
+      pendingBytes_ += start.size();
+      pending_.push_back(std::move(start));
     }
     watchForClose();
   } else {

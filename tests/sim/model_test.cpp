@@ -236,6 +236,24 @@ TEST(ModelTest, CancelFromInsideACallback) {
   EXPECT_EQ(m.stats(0).kvTokensUsed, 0);
 }
 
+TEST(ModelTest, PausedSequencesHoldTheirSlotAndResume) {
+  Model m(simpleServing(), ReplicasConfig{}, PrefixCacheConfig{false}, 1, 0);
+  Recorder rec;
+  m.submit(request(1, 10, 10), 0);
+  m.submit(request(2, 10, 10), 0);
+  m.advance(50 * kMs, rec);
+  int64_t before = rec.total(1);
+  EXPECT_TRUE(m.pause(1));
+  m.advance(500 * kMs, rec);
+  EXPECT_EQ(rec.total(1), before);       // no progress while paused
+  EXPECT_EQ(rec.finished.count(2), 1u);  // the other sequence went on
+  EXPECT_EQ(m.stats(0).running, 1);      // still holds its slot
+  m.resume(1);
+  runAll(m, rec);
+  EXPECT_EQ(rec.total(1), 10);
+  EXPECT_FALSE(m.pause(99));
+}
+
 TEST(ModelTest, NewReplicasServeAfterWarmupAndShareLoad) {
   ReplicasConfig replicas;
   replicas.warmup = core::Duration::fromSeconds(30);

@@ -87,6 +87,10 @@ class Model {
   // Drops a request (client went away). Returns false if it is unknown or already finished. Safe to call
   // from a ModelSink callback.
   bool cancel(uint64_t id, MonoNanos now);
+  // Backpressure: a paused sequence keeps its batch slot and KV but produces nothing until resumed. Safe to
+  // call from a ModelSink callback. pause() returns false for an unknown request.
+  bool pause(uint64_t id);
+  void resume(uint64_t id);
   // Runs every event due at or before `now`, in time order.
   void advance(MonoNanos now, ModelSink& sink);
   // When the next event is due, or nullopt when idle.
@@ -111,6 +115,7 @@ class Model {
     int replica = -1;
     MonoNanos admittedAt = 0;
     bool cancelRequested = false;  // cancelled from a callback during advance()
+    bool paused = false;           // the client is not reading (backpressure)
     int64_t pending = 0;           // generated tokens not yet emitted as a chunk
     bool pendingReasoning = false;
   };
