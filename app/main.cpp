@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "commands.h"
 #include "tokenstorm/core/crd.h"
 #include "tokenstorm/core/explain.h"
 #include "tokenstorm/core/loadtest_io.h"
@@ -26,46 +27,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
 
-namespace {
-
-namespace core = tokenstorm::core;
-
-constexpr int kExitOk = 0;
-constexpr int kExitInvalid = 2;
-constexpr int kExitInternal = 4;
-
-constexpr const char* kUsage =
-    R"(tokenstorm — load tests for LLM endpoints, as a Kubernetes operator or one command.
-
-Usage:
-  tokenstorm <command> [options]
-
-Commands:
-  validate [--explain] [-o text|json] FILE...
-                  Check LoadTest files (YAML or JSON, several documents per file; '-' reads stdin).
-                  --explain prints the expanded stages, total duration, request and cost estimates.
-  crd             Print the LoadTest CustomResourceDefinition (YAML), generated from the model.
-  sim [--listen HOST:PORT] [--config FILE] [--truth FILE]
-                  Serve the simulated LLM endpoint (OpenAI- and Anthropic-compatible).
-  version         Print the version.
-
-Options:
-  -h, --help      Show help (also: tokenstorm <command> --help).
-  --version       Print the version.
-
-Exit codes: 0 ok, 1 thresholds failed, 2 invalid input, 3 aborted, 4 internal error.
-Docs: docs/ in the source tree; the API is described in docs/loadtest-api.md.
-)";
-
-constexpr const char* kValidateUsage = R"(Usage: tokenstorm validate [--explain] [-o text|json] FILE...
-
-Checks each LoadTest against the API: types, bounds, unknown fields, and the rules that span fields
-(external targets need allowExternal and budget.maxCost, failover needs two endpoints, ...).
-Errors name the file, line, column and field path. Exit 0 when all are valid, 2 otherwise.
-
-  --explain       Also print the expanded load stages and the request, token and cost estimates.
-  -o, --output    text (default) or json (one object per file: {"file", "valid", "errors": [...]}).
-)";
+namespace tokenstorm::app {
 
 bool readInput(const std::string& path, std::string* text, std::string* error) {
   constexpr size_t kMaxRead = (1u << 20) + 1;  // one byte past the parser's limit, so it can say so
@@ -96,6 +58,53 @@ bool readInput(const std::string& path, std::string* text, std::string* error) {
   }
   return true;
 }
+
+}  // namespace tokenstorm::app
+
+namespace {
+
+namespace core = tokenstorm::core;
+using tokenstorm::app::readInput;
+
+constexpr int kExitOk = 0;
+constexpr int kExitInvalid = 2;
+constexpr int kExitInternal = 4;
+
+constexpr const char* kUsage =
+    R"(tokenstorm — load tests for LLM endpoints, as a Kubernetes operator or one command.
+
+Usage:
+  tokenstorm <command> [options]
+
+Commands:
+  validate [--explain] [-o text|json] FILE...
+                  Check LoadTest files (YAML or JSON, several documents per file; '-' reads stdin).
+                  --explain prints the expanded stages, total duration, request and cost estimates.
+  crd             Print the LoadTest CustomResourceDefinition (YAML), generated from the model.
+  run FILE [--out DIR] [--sim] [--sim-config FILE]
+                  Run a LoadTest here, in-process, against its endpoints or the built-in simulator;
+                  writes DIR/report.json and DIR/junit.xml. Exit 0 Pass, 1 Fail, 3 aborted.
+  sim [--listen HOST:PORT] [--config FILE] [--truth FILE]
+                  Serve the simulated LLM endpoint (OpenAI- and Anthropic-compatible).
+  version         Print the version.
+
+Options:
+  -h, --help      Show help (also: tokenstorm <command> --help).
+  --version       Print the version.
+
+Exit codes: 0 ok, 1 thresholds failed, 2 invalid input, 3 aborted, 4 internal error.
+Docs: docs/ in the source tree; the API is described in docs/loadtest-api.md.
+)";
+
+constexpr const char* kValidateUsage = R"(Usage: tokenstorm validate [--explain] [-o text|json] FILE...
+
+Checks each LoadTest against the API: types, bounds, unknown fields, and the rules that span fields
+(external targets need allowExternal and budget.maxCost, failover needs two endpoints, ...).
+Errors name the file, line, column and field path. Exit 0 when all are valid, 2 otherwise.
+
+  --explain       Also print the expanded load stages and the request, token and cost estimates.
+  -o, --output    text (default) or json (one object per file: {"file", "valid", "errors": [...]}).
+)";
 
 std::string displayName(const core::LoadTest& t) {
   std::string name = t.metadata.name.empty() ? t.metadata.generateName + "*" : t.metadata.name;
@@ -372,6 +381,9 @@ int run(int argc, char** argv) {
   }
   if (cmd == "sim") {
     return cmdSim(rest);
+  }
+  if (cmd == "run") {
+    return tokenstorm::app::cmdRun(rest);
   }
   std::cerr << "tokenstorm: unknown command \"" << cmd << "\"\n\n" << kUsage;
   return kExitInvalid;

@@ -8,11 +8,11 @@ build=build-fuzz
 seconds=${FUZZ_SECONDS:-60}
 cmake -S . -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTOKENSTORM_FUZZ=ON >/dev/null
-cmake --build "$build" -j "${JOBS:-2}" --target spec_parser_fuzz sim_request_fuzz
+cmake --build "$build" -j "${JOBS:-2}" --target spec_parser_fuzz sim_request_fuzz sse_fuzz
 mkdir -p "$build/findings"
 
 run() {  # target corpus-dir
-  "$build/tests/fuzz/$1" "$2" -max_total_time=$((seconds / 2)) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+  "$build/tests/fuzz/$1" "$2" -max_total_time=$((seconds / 3)) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="$build/findings/$1-" -print_final_stats=1 2>&1 | tail -n 8
 }
 
@@ -30,3 +30,10 @@ for c in tests/data/sim/*.case; do
   awk '/^----\r?$/{exit} NR>3 {print}' "$c" >"$requests/$(basename "$c" .case).json"
 done
 run sim_request_fuzz "$requests"
+
+streams="$build/corpus/sse"
+mkdir -p "$streams"
+for c in tests/data/runner/api/events-*.case; do
+  awk '/^----\r?$/{exit} NR>2 {print}' "$c" >"$streams/$(basename "$c" .case).sse"
+done
+run sse_fuzz "$streams"

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  g++ cmake ninja-build make pkg-config git ca-certificates python3 clang-format clang libclang-rt-14-dev openssl
+  g++ cmake ninja-build make pkg-config git ca-certificates python3 clang-format clang libclang-rt-14-dev openssl jq
   libcpprest-dev libboost-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )

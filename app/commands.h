@@ -1,0 +1,15 @@
+// Subcommands of the tokenstorm executable that live in their own files, and helpers they share.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tokenstorm::app {
+
+// Reads a file ('-' is stdin), up to one byte past the spec parser's 1 MiB limit so that it can say so.
+bool readInput(const std::string& path, std::string* text, std::string* error);
+
+// `tokenstorm run` (run_command.cpp).
+int cmdRun(const std::vector<std::string>& args);
+
+}  // namespace tokenstorm::app

@@ -1,0 +1,385 @@
+// `tokenstorm run FILE`: one LoadTest, in-process, against its endpoints or the built-in simulator.
+#include <nlohmann/json.hpp>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "commands.h"
+#include "tokenstorm/core/loadtest_io.h"
+#include "tokenstorm/core/report.h"
+#include "tokenstorm/core/stages.h"
+#include "tokenstorm/core/validate.h"
+#include "tokenstorm/runner/engine.h"
+#include "tokenstorm/sim/config.h"
+#include "tokenstorm/sim/server.h"
+
+namespace tokenstorm::app {
+namespace {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+constexpr int kExitInvalid = 2;
+constexpr int kExitAborted = 3;
+constexpr int kExitInternal = 4;
+constexpr const char* kSimConfigAnnotation = "tokenstorm.dev/sim-config";
+
+constexpr const char* kRunUsage =
+    R"(Usage: tokenstorm run FILE [--out DIR] [--sim] [--sim-config FILE] [--sim-truth FILE]
+                      [--seed N] [--quiet]
+
+Runs one LoadTest here, in-process (spec.runners is ignored: this process is the one runner), against its
+endpoints. An endpoint whose url is sim:// is the built-in simulator, started on a loopback port; its
+config comes from --sim-config or the LoadTest's annotation tokenstorm.dev/sim-config (a file path
+relative to the LoadTest file), else the simulator's defaults.
+
+While it runs: a live status line on a terminal, a line per report.interval otherwise. Ctrl-C stops the
+test cleanly and still writes the report (phase Aborted). At the end: a summary table, and in DIR
+(default ./tokenstorm-out/NAME): report.json (docs/metrics.md), junit.xml (one test case per threshold)
+and snapshots.jsonl (the runner's snapshots, one per report.interval).
+
+  --out DIR           where the report files go
+  --sim               send every endpoint's traffic to the built-in simulator instead (a rehearsal)
+  --sim-config FILE   simulator config (YAML or JSON, docs/simulator.md)
+  --sim-truth FILE    the simulator's ground-truth log (one JSON line per request)
+  --seed N            seed of every random draw (arrivals, prompts, lengths); default 1
+  --quiet             no live status, only the final table
+
+Exit codes: 0 Pass, 1 Fail (a threshold), 2 invalid input, 3 aborted (budget, deadline, error rate,
+signal), 4 internal error.
+)";
+
+struct RunArgs {
+  std::string file;
+  std::string outDir;
+  bool sim = false;
+  std::string simConfig;
+  std::string simTruth;
+  uint64_t seed = 1;
+  bool quiet = false;
+};
+
+// Parses argv; returns -1 to go on, else the exit code.
+int parseArgs(const std::vector<std::string>& args, RunArgs* out) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "-h" || a == "--help") {
+      std::cout << kRunUsage;
+      return 0;
+    }
+    if (a == "--sim") {
+      out->sim = true;
+      continue;
+    }
+    if (a == "--quiet" || a == "-q") {
+      out->quiet = true;
+      continue;
+    }
+    std::string* value = a == "--out"          ? &out->outDir
+                         : a == "--sim-config" ? &out->simConfig
+                         : a == "--sim-truth"  ? &out->simTruth
+                                               : nullptr;
+    if (value != nullptr) {
+      if (i + 1 == args.size()) {
+        std::cerr << "tokenstorm run: " << a << " needs a value\n";
+        return kExitInvalid;
+      }
+      *value = args[++i];
+      continue;
+    }
+    if (a == "--seed") {
+      if (i + 1 == args.size() || args[i + 1].empty() ||
+          args[i + 1].find_first_not_of("0123456789") != std::string::npos || args[i + 1].size() > 18) {
+        std::cerr << "tokenstorm run: --seed needs a whole number\n";
+        return kExitInvalid;
+      }
+      out->seed = std::stoull(args[++i]);
+      continue;
+    }
+    if (a.size() > 1 && a[0] == '-') {
+      std::cerr << "tokenstorm run: unknown option " << a << "\n\n" << kRunUsage;
+      return kExitInvalid;
+    }
+    if (!out->file.empty()) {
+      std::cerr << "tokenstorm run: one LoadTest file at a time (got " << out->file << " and " << a << ")\n";
+      return kExitInvalid;
+    }
+    out->file = a;
+  }
+  if (out->file.empty()) {
+    std::cerr << kRunUsage;
+    return kExitInvalid;
+  }
+  return -1;
+}
+
+std::string fixed(double v, int digits) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(digits) << v;
+  return s.str();
+}
+
+// The in-process simulator, on its own thread and event loop so that it never shares a core's time slice
+// with the engine's measurements more than the OS makes it.
+class InProcessSim {
+ public:
+  bool start(const sim::SimConfig& config, const std::string& truth, std::string* error) {
+    server_ = std::make_unique<sim::Server>(io_, config, core::RealClock::instance(), truth);
+    if (!server_->listen("127.0.0.1", 0, error)) {
+      return false;
+    }
+    thread_ = std::thread([this] { io_.run(); });
+    return true;
+  }
+  uint16_t port() const { return server_->port(); }
+  ~InProcessSim() {
+    if (thread_.joinable()) {
+      asio::post(io_, [this] {
+        server_->stop();
+        guard_.reset();
+      });
+      thread_.join();
+    }
+  }
+
+ private:
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_ = asio::make_work_guard(io_);
+  std::unique_ptr<sim::Server> server_;
+  std::thread thread_;
+};
+
+std::string progressLine(const runner::EngineProgress& p, const core::LoadPlan& plan,
+                         const core::LoadTestSpec& spec, const core::Snapshot& snap, double rate_window_s,
+                         int64_t finished_before, int64_t tokens_before) {
+  std::ostringstream line;
+  size_t stage = static_cast<size_t>(p.stage);
+  std::string stage_name = stage < plan.stages.size() ? plan.stages[stage].name : "";
+  line << "stage " << (stage + 1) << "/" << plan.stages.size();
+  if (!stage_name.empty()) {
+    line << " " << stage_name;
+  }
+  line << "  " << fixed(p.elapsedS, 0) << "s/" << fixed(plan.total.seconds(), 0) << "s";
+  double window = std::max(rate_window_s, 1e-3);
+  line << "  req/s " << fixed(static_cast<double>(p.finished - finished_before) / window, 1);
+  line << "  out tok/s " << fixed(static_cast<double>(p.outputTokens - tokens_before) / window, 0);
+  line << "  TTFT p95 " << fixed(static_cast<double>(snap.total.ttft.valueAtPercentile(95)) / 1e6, 0) << "ms";
+  line << "  in-flight " << p.inFlight << "  errors " << p.failed;
+  if (p.dropped > 0) {
+    line << "  dropped " << p.dropped;
+  }
+  line << "  cost $" << p.spentUsd.money();
+  if (spec.budget.maxCost) {
+    line << " of $" << spec.budget.maxCost->money();
+  }
+  return line.str();
+}
+
+bool writeFile(const fs::path& path, const std::string& text, std::string* error) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.flush();
+  if (!out) {
+    *error = path.string() + ": cannot write";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int cmdRun(const std::vector<std::string>& argv) {
+  RunArgs args;
+  if (int code = parseArgs(argv, &args); code >= 0) {
+    return code;
+  }
+  std::string text;
+  std::string error;
+  if (!readInput(args.file, &text, &error)) {
+    std::cerr << "tokenstorm run: " << args.file << ": " << error << "\n";
+    return kExitInvalid;
+  }
+  core::LoadResult loaded = core::parseLoadTests(text);
+  if (!loaded.errors.empty()) {
+    for (const auto& e : loaded.errors) {
+      std::cerr << e.str(args.file) << "\n";
+    }
+    return kExitInvalid;
+  }
+  if (loaded.tests.size() != 1) {
+    std::cerr << "tokenstorm run: " << args.file << ": holds " << loaded.tests.size()
+              << " LoadTests; run takes exactly one\n";
+    return kExitInvalid;
+  }
+  const core::LoadTest test = loaded.tests.front();
+  core::Diagnostics invalid;
+  if (!core::validate(test, &invalid)) {
+    for (const auto& e : invalid) {
+      std::cerr << e.str(args.file) << "\n";
+    }
+    return kExitInvalid;
+  }
+  const core::LoadTestSpec& spec = test.spec;
+  const std::string name = test.metadata.name.empty() ? "loadtest" : test.metadata.name;
+  if (spec.suspend) {
+    std::cerr << "tokenstorm run: spec.suspend is true: nothing to run\n";
+    return kExitAborted;
+  }
+  fs::path base_dir = args.file == "-" ? fs::current_path() : fs::absolute(args.file).parent_path();
+  core::LoadPlan plan = core::expandLoad(spec);
+
+  // The simulator, when an endpoint is sim:// or --sim sends everything there.
+  bool need_sim = args.sim;
+  bool all_sim = true;
+  for (const auto& e : spec.target.endpoints) {
+    bool is_sim = args.sim || e.url.rfind("sim://", 0) == 0;
+    need_sim = need_sim || is_sim;
+    all_sim = all_sim && is_sim;
+  }
+  InProcessSim sim;
+  std::vector<std::string> urls(spec.target.endpoints.size());
+  if (need_sim) {
+    sim::SimConfig config;
+    std::string config_path = args.simConfig;
+    if (config_path.empty()) {
+      auto it = test.metadata.annotations.find(kSimConfigAnnotation);
+      if (it != test.metadata.annotations.end()) {
+        config_path = fs::path(it->second).is_absolute() ? it->second : (base_dir / it->second).string();
+      }
+    }
+    if (!config_path.empty()) {
+      std::string config_text;
+      if (!readInput(config_path, &config_text, &error)) {
+        std::cerr << "tokenstorm run: simulator config " << config_path << ": " << error << "\n";
+        return kExitInvalid;
+      }
+      core::Diagnostics errors;
+      auto parsed = sim::parseSimConfig(config_text, &errors);
+      if (!parsed) {
+        for (const auto& e : errors) {
+          std::cerr << e.str(config_path) << "\n";
+        }
+        return kExitInvalid;
+      }
+      config = *parsed;
+    }
+    if (!sim.start(config, args.simTruth, &error)) {
+      std::cerr << "tokenstorm run: cannot start the simulator: " << error << "\n";
+      return kExitInternal;
+    }
+    for (size_t i = 0; i < spec.target.endpoints.size(); ++i) {
+      if (args.sim || spec.target.endpoints[i].url.rfind("sim://", 0) == 0) {
+        urls[i] = "http://127.0.0.1:" + std::to_string(sim.port());
+      }
+    }
+  }
+
+  fs::path out_dir = args.outDir.empty() ? fs::path("tokenstorm-out") / name : fs::path(args.outDir);
+  std::error_code fs_error;
+  fs::create_directories(out_dir, fs_error);
+  if (fs_error) {
+    std::cerr << "tokenstorm run: cannot create " << out_dir.string() << ": " << fs_error.message() << "\n";
+    return kExitInvalid;
+  }
+  fs::remove(out_dir / "snapshots.jsonl", fs_error);
+  runner::FileSnapshotSink sink((out_dir / "snapshots.jsonl").string());
+
+  asio::io_context io;
+  const core::Clock& clock = core::RealClock::instance();
+  runner::EngineOptions options;
+  options.seed = args.seed;
+  options.baseDir = base_dir;
+  options.urls = urls;
+  options.wordsPerToken = all_sim ? 1.0 : 0.75;
+  options.sink = &sink;
+  core::Diagnostics errors;
+  auto engine = runner::Engine::create(io, clock, spec, plan, options, &errors);
+  if (!engine) {
+    for (const auto& e : errors) {
+      std::cerr << e.str(args.file) << "\n";
+    }
+    return kExitInvalid;
+  }
+
+  // Ctrl-C / SIGTERM: stop cleanly, report what was measured.
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (!ec) {
+      engine->stop(core::Phase::Aborted, "Interrupted",
+                   std::string("stopped by ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
+    }
+  });
+
+  // Live progress: a status line redrawn in place on a terminal, plain lines at report.interval otherwise.
+  bool tty = ::isatty(STDERR_FILENO) != 0;
+  asio::steady_timer progress_timer(io);
+  int64_t interval_ns = tty ? 1'000'000'000 : std::max<int64_t>(spec.report.interval.nanos, 1'000'000'000);
+  runner::EngineProgress last;
+  std::function<void()> tick = [&] {
+    progress_timer.expires_after(std::chrono::nanoseconds(interval_ns));
+    progress_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec || engine->finished()) {
+        return;
+      }
+      runner::EngineProgress p = engine->progress();
+      std::string line = progressLine(p, plan, spec, engine->snapshotNow(), p.elapsedS - last.elapsedS,
+                                      last.finished, last.outputTokens);
+      last = p;
+      if (tty) {
+        std::cerr << "\r\033[K" << line << std::flush;
+      } else {
+        std::cerr << line << "\n";
+      }
+      tick();
+    });
+  };
+  engine->onFinished([&] {
+    progress_timer.cancel();
+    signals.cancel();
+    if (tty && !args.quiet) {
+      std::cerr << "\r\033[K";
+    }
+  });
+  if (!args.quiet) {
+    std::cerr << "tokenstorm run: " << name << ": " << plan.stages.size() << " stage(s), " << plan.total.str()
+              << (need_sim ? ", against the built-in simulator" : "") << "\n";
+    tick();
+  }
+  engine->start(clock.monotonicNanos());
+  io.run();
+
+  const runner::EngineResult& result = engine->result();
+  core::RunOutcome outcome;
+  outcome.phase = result.phase;
+  outcome.reason = result.reason == "Completed" ? "" : result.reason + ": " + result.message;
+  if (result.overshootUsd) {
+    outcome.reason += " (overshoot $" + result.overshootUsd->money() + ")";
+  }
+  outcome.elapsedS = result.elapsedS;
+  core::Report report = core::buildReport(spec, plan, result.snapshot, outcome);
+  bool wrote = writeFile(out_dir / "report.json", core::toJson(report).dump(2) + "\n", &error) &&
+               writeFile(out_dir / "junit.xml", core::toJunitXml(report, name), &error);
+  std::cout << core::renderTerminal(report);
+  if (!wrote) {
+    std::cerr << "tokenstorm run: " << error << "\n";
+    return kExitInternal;
+  }
+  std::cout << "\nReport: " << (out_dir / "report.json").string()
+            << "  JUnit: " << (out_dir / "junit.xml").string() << "\n";
+  return core::exitCode(report);
+}
+
+}  // namespace tokenstorm::app
