@@ -55,6 +55,8 @@ and snapshots.jsonl (the runner's snapshots, one per report.interval).
   --sim               send every endpoint's traffic to the built-in simulator instead (a rehearsal)
   --sim-config FILE   simulator config (YAML or JSON, docs/simulator.md)
   --sim-truth FILE    the simulator's ground-truth log (one JSON line per request)
+  --request-log FILE  one JSON line per finished request: outcome, error, every timestamp (monotonic ns),
+                      tokens, and the server's request id (to join with its logs); no prompts or keys
   --seed N            seed of every random draw (arrivals, prompts, lengths); default 1
   --quiet             no live status, only the final table
 
@@ -68,6 +70,7 @@ struct RunArgs {
   bool sim = false;
   std::string simConfig;
   std::string simTruth;
+  std::string requestLog;
   uint64_t seed = 1;
   bool quiet = false;
 };
@@ -88,10 +91,11 @@ int parseArgs(const std::vector<std::string>& args, RunArgs* out) {
       out->quiet = true;
       continue;
     }
-    std::string* value = a == "--out"          ? &out->outDir
-                         : a == "--sim-config" ? &out->simConfig
-                         : a == "--sim-truth"  ? &out->simTruth
-                                               : nullptr;
+    std::string* value = a == "--out"           ? &out->outDir
+                         : a == "--sim-config"  ? &out->simConfig
+                         : a == "--sim-truth"   ? &out->simTruth
+                         : a == "--request-log" ? &out->requestLog
+                                                : nullptr;
     if (value != nullptr) {
       if (i + 1 == args.size()) {
         std::cerr << "tokenstorm run: " << a << " needs a value\n";
@@ -199,6 +203,38 @@ bool writeFile(const fs::path& path, const std::string& text, std::string* error
   return true;
 }
 
+// References to cluster objects (Secrets, ConfigMaps) cannot be read by a local run. Rather than run
+// without a key, without a CA or without prices (and so without a budget), say which field to use instead.
+// Endpoints served by the simulator need neither a key nor a CA.
+core::Diagnostics clusterOnlyReferences(const core::LoadTestSpec& spec, const std::vector<bool>& to_sim) {
+  core::Diagnostics errors;
+  for (size_t i = 0; i < spec.target.endpoints.size(); ++i) {
+    const core::Endpoint& e = spec.target.endpoints[i];
+    std::string path = "spec.target.endpoints[" + std::to_string(i) + "]";
+    if (to_sim[i]) {
+      continue;
+    }
+    if (e.auth && e.auth->secretRef && !e.auth->env && !e.auth->file) {
+      errors.push_back({path + ".auth.secretRef",
+                        "a Secret is read in-cluster only; for tokenstorm run give auth.env or auth.file",
+                        {}});
+    }
+    if (e.tls && e.tls->caSecretRef && !e.tls->caFile) {
+      errors.push_back({path + ".tls.caSecretRef",
+                        "a Secret is read in-cluster only; for tokenstorm run give tls.caFile",
+                        {}});
+    }
+  }
+  if (spec.budget.pricingRef && !spec.budget.pricing) {
+    errors.push_back(
+        {"spec.budget.pricingRef",
+         "a ConfigMap is read in-cluster only; for tokenstorm run give budget.pricing (without prices "
+         "no cost is counted and budget.maxCost could not stop the run)",
+         {}});
+  }
+  return errors;
+}
+
 }  // namespace
 
 int cmdRun(const std::vector<std::string>& argv) {
@@ -248,6 +284,16 @@ int cmdRun(const std::vector<std::string>& argv) {
     bool is_sim = args.sim || e.url.rfind("sim://", 0) == 0;
     need_sim = need_sim || is_sim;
     all_sim = all_sim && is_sim;
+  }
+  std::vector<bool> to_sim;
+  for (const auto& e : spec.target.endpoints) {
+    to_sim.push_back(args.sim || e.url.rfind("sim://", 0) == 0);
+  }
+  if (auto refs = clusterOnlyReferences(spec, to_sim); !refs.empty()) {
+    for (const auto& e : refs) {
+      std::cerr << e.str(args.file) << "\n";
+    }
+    return kExitInvalid;
   }
   InProcessSim sim;
   std::vector<std::string> urls(spec.target.endpoints.size());
@@ -305,6 +351,15 @@ int cmdRun(const std::vector<std::string>& argv) {
   options.urls = urls;
   options.wordsPerToken = all_sim ? 1.0 : 0.75;
   options.sink = &sink;
+  std::ofstream request_log;
+  if (!args.requestLog.empty()) {
+    request_log.open(args.requestLog, std::ios::trunc);
+    if (!request_log) {
+      std::cerr << "tokenstorm run: cannot write " << args.requestLog << "\n";
+      return kExitInvalid;
+    }
+    options.requestLog = &request_log;
+  }
   core::Diagnostics errors;
   auto engine = runner::Engine::create(io, clock, spec, plan, options, &errors);
   if (!engine) {

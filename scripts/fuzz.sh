@@ -35,5 +35,6 @@ streams="$build/corpus/sse"
 mkdir -p "$streams"
 for c in tests/data/runner/api/events-*.case; do
   awk '/^----\r?$/{exit} NR>2 {print}' "$c" >"$streams/$(basename "$c" .case).sse"
+  sed 's/$/\r/' "$streams/$(basename "$c" .case).sse" >"$streams/$(basename "$c" .case).crlf.sse"
 done
 run sse_fuzz "$streams"

@@ -370,10 +370,11 @@ std::vector<std::string> warningsFor(const Snapshot& snap, const Summary& s) {
   std::vector<std::string> out;
   const MetricSet& m = snap.total;
   if (s.client.schedLagMs.p99 > kSchedLagWarnMs) {
-    out.push_back("CLIENT OVERLOADED: scheduling lag p99 is " + formatMs(s.client.schedLagMs.p99) +
-                  " (over " + formatMs(kSchedLagWarnMs) +
+    out.push_back("SCHEDULING LAG: p99 is " + formatMs(s.client.schedLagMs.p99) + " (over " +
+                  formatMs(kSchedLagWarnMs) +
                   "): requests left later than planned, so latencies from the send understate what users "
-                  "saw; read ttftSched, and add runners or CPU");
+                  "saw; read ttftSched. The lag includes opening connections (TCP and TLS handshakes to a "
+                  "distant endpoint); otherwise the runner is short of CPU: add runners or CPU");
   }
   if (m.droppedArrivals > 0) {
     out.push_back(std::to_string(m.droppedArrivals) +

@@ -399,20 +399,24 @@ OrderedJson openaiMessages(const GenerationRequest& request) {
 }
 
 // The fields after the prompt, shared by both OpenAI APIs.
-void openaiTail(const GenerationRequest& request, OrderedJson& body) {
-  // max_tokens, not max_completion_tokens: every OpenAI-compatible server (vLLM, SGLang, TGI, llama.cpp,
-  // the simulator) reads it; OpenAI's own o-series and later reasoning models want max_completion_tokens.
-  body["max_tokens"] = request.maxTokens;
+void openaiTail(const GenerationRequest& request, OrderedJson& body, bool chat) {
+  // max_tokens for every self-hosted OpenAI-compatible server (vLLM, SGLang, TGI, llama.cpp, the simulator)
+  // and for the completions API; OpenAI's chat API wants max_completion_tokens (its reasoning models refuse
+  // max_tokens).
+  body[chat && !request.selfHosted ? "max_completion_tokens" : "max_tokens"] = request.maxTokens;
   if (request.temperature) {
     body["temperature"] = *request.temperature;
   }
   body["stream"] = request.stream;
   if (request.stream) {
-    // Usage is the source of truth for token counts (docs/metrics.md); continuous_usage_stats puts it on
-    // every chunk where the server supports it (vLLM, SGLang, the simulator).
-    body["stream_options"] = {{"include_usage", true}, {"continuous_usage_stats", true}};
+    // Usage is the source of truth for token counts (docs/metrics.md); continuous_usage_stats (a vLLM
+    // extension) puts it on every chunk where the server supports it (vLLM, SGLang, the simulator).
+    body["stream_options"] = {{"include_usage", true}};
+    if (request.selfHosted) {
+      body["stream_options"]["continuous_usage_stats"] = true;
+    }
   }
-  if (request.ignoreEos) {
+  if (request.ignoreEos && request.selfHosted) {
     body["ignore_eos"] = true;
   }
 }
@@ -425,7 +429,7 @@ class OpenAIChatAdapter final : public ApiAdapter {
     OrderedJson body;
     body["model"] = request.model;
     body["messages"] = openaiMessages(request);
-    openaiTail(request, body);
+    openaiTail(request, body, true);
     return {"/v1/chat/completions", dumpJson(body), {}};
   }
   Delta parseEvent(const SseEvent& event) const override { return openaiEvent(event, /*chat=*/true); }
@@ -450,7 +454,7 @@ class OpenAICompletionsAdapter final : public ApiAdapter {
     OrderedJson body;
     body["model"] = request.model;
     body["prompt"] = prompt;
-    openaiTail(request, body);
+    openaiTail(request, body, false);
     return {"/v1/completions", dumpJson(body), {}};
   }
   Delta parseEvent(const SseEvent& event) const override { return openaiEvent(event, /*chat=*/false); }

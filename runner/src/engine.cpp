@@ -1,5 +1,7 @@
 #include "tokenstorm/runner/engine.h"
 
+#include <nlohmann/json.hpp>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -13,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "tokenstorm/core/validate.h"
 #include "tokenstorm/runner/api.h"
 #include "tokenstorm/runner/http_client.h"
 #include "tokenstorm/runner/sse.h"
@@ -37,6 +40,7 @@ struct EndpointState {
   std::string hostHeader;
   std::string fixedHeaders;  // auth and custom headers, formatted "name: value\r\n"
   std::string basePath;
+  bool selfHosted = true;  // an internal URL: vLLM-style extensions are welcome (see GenerationRequest)
 };
 
 std::optional<core::RetryOn> retryClass(ErrorKind kind) {
@@ -56,11 +60,39 @@ std::optional<core::RetryOn> retryClass(ErrorKind kind) {
   }
 }
 
+const char* errorName(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::None:
+      return "";
+    case ErrorKind::Http429:
+      return "http429";
+    case ErrorKind::Http4xx:
+      return "http4xx";
+    case ErrorKind::Http5xx:
+      return "http5xx";
+    case ErrorKind::Timeout:
+      return "timeout";
+    case ErrorKind::Connect:
+      return "connect";
+    case ErrorKind::Tls:
+      return "tls";
+    case ErrorKind::StreamError:
+      return "streamError";
+    case ErrorKind::Protocol:
+      return "protocol";
+  }
+  return "";
+}
+
+// A status other than 200 (LLM APIs answer 200 or an error; a redirect or a 204 is not an answer).
 ErrorKind kindOfStatus(int status) {
   if (status == 429) {
     return ErrorKind::Http429;
   }
-  return status >= 500 ? ErrorKind::Http5xx : ErrorKind::Http4xx;
+  if (status >= 500) {
+    return ErrorKind::Http5xx;
+  }
+  return status >= 400 ? ErrorKind::Http4xx : ErrorKind::Protocol;
 }
 
 // retry-after (seconds; HTTP dates are rare from LLM APIs and are ignored) or retry-after-ms.
@@ -110,7 +142,7 @@ class Exchange final : public ResponseHandler, public std::enable_shared_from_th
   void cancel(MonoNanos at);
   void finish(core::Outcome outcome, ErrorKind kind, MonoNanos at);
   void releaseConnection(bool reuse);
-  void armTimers();
+  void armCancelTimer();
 
   EngineImpl& engine_;
   core::RequestRecord rec_;
@@ -148,6 +180,7 @@ class EngineImpl final : public Engine {
         workload_(std::move(workload)),
         rules_(core::MetricRules::fromSpec(spec, plan)),
         rng_(options_.seed * 0x2545F4914F6CDD1DULL + static_cast<uint64_t>(options_.share.index)),
+        timingRng_(options_.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(options_.share.index) + 1),
         arrivals_(plan_, spec.load.arrival, options_.seed, options_.share),
         arrivalTimer_(io),
         tickTimer_(io),
@@ -174,7 +207,9 @@ class EngineImpl final : public Engine {
   void endpointResult(int index, bool ok);
   std::shared_ptr<Connection> acquire(int index, bool* reused);
   void release(int index, std::shared_ptr<Connection> connection);
-  core::Rng& rng() { return rng_; }
+  // Retry jitter and think times draw from their own stream, so that they never shift which prompts and
+  // lengths a seed produces.
+  core::Rng& timingRng() { return timingRng_; }
   bool stopping() const { return stopping_; }
   void finishExchange(const std::shared_ptr<Exchange>& exchange, const core::RequestRecord& record);
   std::string requestBytes(int endpoint, const GenerationRequest& request) const;
@@ -191,6 +226,7 @@ class EngineImpl final : public Engine {
   void checkDone();
   void complete(core::Phase phase, std::string reason, std::string message);
   void checkBudget();
+  void logRequest(const core::RequestRecord& r);
   void checkErrorRate(MonoNanos now, bool failed);
   int stageAt(MonoNanos at) const;
   // Conversations go on after the last arrival until the plan's time is up, unless a stop condition hit.
@@ -205,7 +241,8 @@ class EngineImpl final : public Engine {
   EngineOptions options_;
   Workload workload_;
   core::MetricRules rules_;
-  core::Rng rng_;
+  core::Rng rng_;        // what is sent: classes, prompts, lengths, cancellations, endpoint choice
+  core::Rng timingRng_;  // when: retry jitter, think times
   ArrivalSchedule arrivals_;
   std::optional<core::Recorder> recorder_;
   std::vector<EndpointState> endpoints_;
@@ -283,11 +320,8 @@ void Exchange::sendAttempt() {
   rec_.tFirst = rec_.tFirstContent = rec_.tLast = 0;
   rec_.gaps.clear();
   resentOnFresh_ = false;
-  connection_ = engine_.acquire(endpoint_, &reusedConnection_);
-  connection_->send(bytes_, this);
-}
-
-void Exchange::armTimers() {
+  // The endpoint's timeout covers the whole attempt, connecting and the TLS handshake included, so a
+  // server that accepts and never answers cannot hold a request (or the end of the test) forever.
   auto self = shared_from_this();
   timeout_.expires_after(std::chrono::nanoseconds(engine_.endpoint(endpoint_).spec->timeout.nanos));
   timeout_.async_wait([self](const boost::system::error_code& ec) {
@@ -295,6 +329,12 @@ void Exchange::armTimers() {
       self->fail(ErrorKind::Timeout, self->engine_.clock().monotonicNanos(), true);
     }
   });
+  connection_ = engine_.acquire(endpoint_, &reusedConnection_);
+  connection_->send(bytes_, this);
+}
+
+void Exchange::armCancelTimer() {
+  auto self = shared_from_this();
   if (planned.cancel && planned.cancel->afterNanos) {
     cancelTimer_.expires_after(std::chrono::nanoseconds(*planned.cancel->afterNanos));
     cancelTimer_.async_wait([self](const boost::system::error_code& ec) {
@@ -310,13 +350,19 @@ void Exchange::onSent(MonoNanos at) {
   if (rec_.attempts == 1 && !resentOnFresh_) {
     engine_.sent();
   }
-  armTimers();
+  armCancelTimer();
 }
 
 void Exchange::onHeaders(int status, const HeaderList& headers, MonoNanos) {
   status_ = status;
   rec_.httpStatus = status;
   retryAfter_ = retryAfterNanos(headers);
+  for (const auto& [name, value] : headers) {
+    if (name == "x-request-id" || name == "request-id" || name == "x-sim-request-id" ||
+        name == "apim-request-id") {
+      rec_.serverRequestId = value;
+    }
+  }
   if (status != 200) {
     return;
   }
@@ -451,7 +497,6 @@ void Exchange::onFailure(TransportError error, const std::string&, bool received
     // A keep-alive connection the server had already closed: send again on a fresh one, silently.
     resentOnFresh_ = true;
     reusedConnection_ = false;
-    timeout_.cancel();
     connection_ = engine_.endpoint(endpoint_).factory->create();
     connection_->send(bytes_, this);
     return;
@@ -464,8 +509,12 @@ void Exchange::onFailure(TransportError error, const std::string&, bool received
     case TransportError::Protocol:
       return fail(ErrorKind::Protocol, at, false);
     case TransportError::Closed:
-      // Headers of a 200 and then a cut: a stream error; no answer at all: a connection failure.
-      return fail(status_ == 200 ? ErrorKind::StreamError : ErrorKind::Connect, at, false);
+      // Headers of a 200 and then a cut: a stream error; an error status cut short: that status; no answer
+      // at all: a connection failure.
+      if (status_ == 0) {
+        return fail(ErrorKind::Connect, at, false);
+      }
+      return fail(status_ == 200 ? ErrorKind::StreamError : kindOfStatus(status_), at, false);
   }
 }
 
@@ -505,7 +554,7 @@ void Exchange::fail(ErrorKind kind, MonoNanos at, bool close_connection, std::op
   const core::Backoff& b = retry->backoff;
   double delay = static_cast<double>(b.initial.nanos) * std::pow(b.multiplier, rec_.attempts - 1);
   delay = std::min(delay, static_cast<double>(b.max.nanos));
-  delay *= 1 + std::uniform_real_distribution<double>(-b.jitter, b.jitter)(engine_.rng());
+  delay *= 1 + std::uniform_real_distribution<double>(-b.jitter, b.jitter)(engine_.timingRng());
   auto wait = static_cast<int64_t>(std::max(0.0, delay));
   if (retry->respectRetryAfter && retry_after) {
     wait = std::max(wait, std::min(*retry_after, kMaxRetryAfterNanos));
@@ -617,6 +666,7 @@ bool EngineImpl::init(core::Diagnostics* errors) {
     bool default_port = (url->tls && url->port == 443) || (!url->tls && url->port == 80);
     state.hostHeader = url->host + (default_port ? "" : ":" + std::to_string(url->port));
     state.basePath = url->basePath;
+    state.selfHosted = core::isInternalUrl(url_text);
     if (auto key = readApiKey(e, i, options_.baseDir, errors)) {
       auto [name, value] = state.adapter->authHeader(*key);
       if (e.auth && e.auth->header) {
@@ -653,6 +703,7 @@ std::string EngineImpl::requestBytes(int index, const GenerationRequest& request
   const EndpointState& e = endpoints_[static_cast<size_t>(index)];
   GenerationRequest r = request;
   r.model = e.spec->model;
+  r.selfHosted = e.selfHosted;
   HttpRequestParts parts = e.adapter->build(r);
   std::string out;
   out.reserve(parts.body.size() + 512);
@@ -860,6 +911,9 @@ void EngineImpl::finishExchange(const std::shared_ptr<Exchange>& exchange,
     inFlight_.pop_back();
   }
   recorder_->record(record);
+  if (options_.requestLog != nullptr) {
+    logRequest(record);
+  }
   ++progress_.finished;
   if (record.outcome == core::Outcome::Failed) {
     ++progress_.failed;
@@ -881,7 +935,7 @@ void EngineImpl::finishExchange(const std::shared_ptr<Exchange>& exchange,
     PlannedRequest next_turn = planned;
     next_turn.turns -= 1;
     workload_.nextTurn(next_turn, record.outputTokens, rng_);
-    int64_t think = core::sample(cls.conversation->thinkTime, rng_).nanos;
+    int64_t think = core::sample(cls.conversation->thinkTime, timingRng_).nanos;
     auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::nanoseconds(think));
     turnTimers_.insert(timer);
     ++pendingTurns_;
@@ -909,6 +963,36 @@ void EngineImpl::finishExchange(const std::shared_ptr<Exchange>& exchange,
     return;
   }
   checkDone();
+}
+
+void EngineImpl::logRequest(const core::RequestRecord& r) {
+  nlohmann::json gaps = nlohmann::json::array();
+  for (const auto& g : r.gaps) {
+    gaps.push_back({g.nanos, g.tokens});
+  }
+  nlohmann::json line = {{"stage", r.stage},
+                         {"class", spec_.workload.classes[static_cast<size_t>(r.cls)].name},
+                         {"endpoint", spec_.target.endpoints[static_cast<size_t>(r.endpoint)].name},
+                         {"outcome", r.outcome == core::Outcome::Ok       ? "ok"
+                                     : r.outcome == core::Outcome::Failed ? "failed"
+                                                                          : "cancelled"},
+                         {"error", errorName(r.error)},
+                         {"status", r.httpStatus},
+                         {"attempts", r.attempts},
+                         {"serverRequestId", r.serverRequestId},
+                         {"tSched", r.tSched},
+                         {"tSend", r.tSend},
+                         {"tFirst", r.tFirst},
+                         {"tFirstContent", r.tFirstContent},
+                         {"tLast", r.tLast},
+                         {"tEnd", r.tEnd},
+                         {"inputTokens", r.inputTokens},
+                         {"outputTokens", r.outputTokens},
+                         {"cachedTokens", r.cachedTokens},
+                         {"tokensEstimated", r.tokensEstimated},
+                         {"finishReason", r.finishReason},
+                         {"gaps", std::move(gaps)}};
+  *options_.requestLog << line.dump() << '\n';
 }
 
 void EngineImpl::checkBudget() {

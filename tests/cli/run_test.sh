@@ -93,6 +93,14 @@ if grep -rq "sk-secret-do-not-print" "$tmp/out" "$tmp/rehearse"; then fail "the 
 [ "$rc" = 2 ] || fail "missing key variable: exit $rc, want 2"
 grep -q "auth.env" "$tmp/out" || fail "missing key variable: no field path"
 
+# Cluster-only references (Secrets, ConfigMaps) are input errors for a local run, naming the field.
+sed 's|url: "sim://"|url: "http://10.1.2.3:8000", auth: {secretRef: {name: k, key: k}}|' "$tmp/pass.yaml" >"$tmp/secret.yaml"
+"$bin" run "$tmp/secret.yaml" --out "$tmp/secret" >"$tmp/out" 2>&1; rc=$?
+[ "$rc" = 2 ] || fail "auth.secretRef locally: exit $rc, want 2"
+grep -q "auth.secretRef" "$tmp/out" || fail "auth.secretRef locally: no field path: $(cat "$tmp/out")"
+"$bin" run "$tmp/secret.yaml" --sim --out "$tmp/secret" >"$tmp/out" 2>&1; rc=$?
+[ "$rc" = 0 ] || fail "auth.secretRef with --sim needs no key: exit $rc: $(cat "$tmp/out")"
+
 if [ "$failures" -gt 0 ]; then
   echo "$failures failure(s)"
   exit 1

@@ -5,7 +5,8 @@
 //               line 2  "build API", "events API" or "body API", API one of openai-chat, openai-completions,
 //                       anthropic-messages
 //               rest    build:  a GenerationRequest as JSON {"model","messages":[{"role","content"}],
-//                               "maxTokens","stream","temperature","ignoreEos"} (absent fields: defaults)
+//                               "maxTokens","stream","temperature","ignoreEos","selfHosted"} (absent:
+//                               defaults)
 //                       events: SSE text, as the server sent it; each event goes to parseEvent
 //                       body:   a whole response body for parseBody
 // Expected:     build:  "POST PATH", "header NAME: VALUE" per API header, "auth NAME: VALUE" for key
@@ -96,6 +97,7 @@ GenerationRequest requestFrom(const std::string& text) {
     r.temperature = j["temperature"].get<double>();
   }
   r.ignoreEos = j.value("ignoreEos", r.ignoreEos);
+  r.selfHosted = j.value("selfHosted", r.selfHosted);
   return r;
 }
 

@@ -55,8 +55,9 @@ struct RequestRecord {
   Outcome outcome = Outcome::Ok;
   ErrorKind error = ErrorKind::None;
   int httpStatus = 0;
-  int attempts = 1;          // 1 + retries
-  std::string finishReason;  // "stop", "length", ... as the server said (normalised to OpenAI's words)
+  int attempts = 1;             // 1 + retries
+  std::string finishReason;     // "stop", "length", ... as the server said (normalised to OpenAI's words)
+  std::string serverRequestId;  // the server's request id header (x-request-id, request-id, ...), for logs
 };
 
 }  // namespace tokenstorm::core

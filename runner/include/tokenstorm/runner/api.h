@@ -28,7 +28,13 @@ struct GenerationRequest {
   int64_t maxTokens = 128;
   bool stream = true;
   std::optional<double> temperature;
-  bool ignoreEos = false;  // vLLM / the simulator: generate exactly maxTokens
+  bool ignoreEos = false;  // vLLM / the simulator: generate exactly maxTokens. OpenAI APIs only: the
+                           // Messages API has no such field, so Anthropic requests go without it
+  // A self-hosted server (an internal URL: vLLM, SGLang, TGI, the simulator) gets the extensions those
+  // servers read: stream_options.continuous_usage_stats and ignore_eos. A provider (an external URL) gets
+  // only its documented fields, and chat requests carry max_completion_tokens instead of max_tokens,
+  // which OpenAI's reasoning models refuse.
+  bool selfHosted = true;
 };
 
 struct HttpRequestParts {
@@ -37,6 +43,9 @@ struct HttpRequestParts {
   std::vector<std::pair<std::string, std::string>> headers;  // API-specific (anthropic-version, ...)
 };
 
+// As the server counted. promptTokens is the whole prompt, cached tokens included, for every API (for
+// Anthropic: input_tokens + cache_creation_input_tokens + cache_read_input_tokens); cachedTokens are prompt
+// tokens read from the cache (OpenAI prompt_tokens_details.cached_tokens, Anthropic cache_read_input_tokens).
 struct Usage {
   std::optional<int64_t> promptTokens;
   std::optional<int64_t> completionTokens;

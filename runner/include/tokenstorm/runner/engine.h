@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,9 @@ struct EngineOptions {
   // Against the simulator one word is one token; elsewhere the estimator's 0.75 words per token.
   double wordsPerToken = 0.75;
   SnapshotSink* sink = nullptr;  // may be null
+  // One JSON line per finished request (its RequestRecord, times in monotonic ns) for debugging and for
+  // joining with a server's own log; null: none. Never holds prompts, answers or keys.
+  std::ostream* requestLog = nullptr;
   // Minimum number of finished requests in the abortOnErrorRate window before it may abort.
   int64_t errorRateMinSamples = 20;
 };
