@@ -55,6 +55,7 @@ and snapshots.jsonl (the runner's snapshots, one per report.interval).
   --sim               send every endpoint's traffic to the built-in simulator instead (a rehearsal)
   --sim-config FILE   simulator config (YAML or JSON, docs/simulator.md)
   --sim-truth FILE    the simulator's ground-truth log (one JSON line per request)
+  --snapshots FILE    where the runner's snapshots go (default DIR/snapshots.jsonl; '-' is stdout)
   --request-log FILE  one JSON line per finished request: outcome, error, every timestamp (monotonic ns),
                       tokens, and the server's request id (to join with its logs); no prompts or keys
   --seed N            seed of every random draw (arrivals, prompts, lengths); default 1
@@ -71,6 +72,7 @@ struct RunArgs {
   std::string simConfig;
   std::string simTruth;
   std::string requestLog;
+  std::string snapshots;
   uint64_t seed = 1;
   bool quiet = false;
 };
@@ -95,6 +97,7 @@ int parseArgs(const std::vector<std::string>& args, RunArgs* out) {
                          : a == "--sim-config"  ? &out->simConfig
                          : a == "--sim-truth"   ? &out->simTruth
                          : a == "--request-log" ? &out->requestLog
+                         : a == "--snapshots"   ? &out->snapshots
                                                 : nullptr;
     if (value != nullptr) {
       if (i + 1 == args.size()) {
@@ -340,8 +343,15 @@ int cmdRun(const std::vector<std::string>& argv) {
     std::cerr << "tokenstorm run: cannot create " << out_dir.string() << ": " << fs_error.message() << "\n";
     return kExitInvalid;
   }
-  fs::remove(out_dir / "snapshots.jsonl", fs_error);
-  runner::FileSnapshotSink sink((out_dir / "snapshots.jsonl").string());
+  // Snapshots: to a file (default DIR/snapshots.jsonl), or to stdout with --snapshots - (for a pipe).
+  std::unique_ptr<runner::SnapshotSink> sink;
+  if (args.snapshots == "-") {
+    sink = std::make_unique<runner::StreamSnapshotSink>(std::cout);
+  } else {
+    fs::path path = args.snapshots.empty() ? out_dir / "snapshots.jsonl" : fs::path(args.snapshots);
+    fs::remove(path, fs_error);
+    sink = std::make_unique<runner::FileSnapshotSink>(path.string());
+  }
 
   asio::io_context io;
   const core::Clock& clock = core::RealClock::instance();
@@ -350,7 +360,7 @@ int cmdRun(const std::vector<std::string>& argv) {
   options.baseDir = base_dir;
   options.urls = urls;
   options.wordsPerToken = all_sim ? 1.0 : 0.75;
-  options.sink = &sink;
+  options.sink = sink.get();
   std::ofstream request_log;
   if (!args.requestLog.empty()) {
     request_log.open(args.requestLog, std::ios::trunc);
@@ -424,6 +434,7 @@ int cmdRun(const std::vector<std::string>& argv) {
     outcome.reason += " (overshoot $" + result.overshootUsd->money() + ")";
   }
   outcome.elapsedS = result.elapsedS;
+  outcome.runnerCpuPercent = result.cpuPercent;
   core::Report report = core::buildReport(spec, plan, result.snapshot, outcome);
   bool wrote = writeFile(out_dir / "report.json", core::toJson(report).dump(2) + "\n", &error) &&
                writeFile(out_dir / "junit.xml", core::toJunitXml(report, name), &error);

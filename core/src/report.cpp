@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <sstream>
 
 #include "tokenstorm/core/loadtest_io.h"
 
@@ -516,6 +517,13 @@ Report buildReport(const LoadTestSpec& spec, const LoadPlan& plan, const Snapsho
   }
   r.quality = qualityDrift(r.stages, stage_sets);
   r.warnings = warningsFor(merged, r.summary);
+  r.runnerCpuPercent = outcome.runnerCpuPercent;
+  if (outcome.runnerCpuPercent && *outcome.runnerCpuPercent > kRunnerCpuWarnPercent) {
+    std::ostringstream w;
+    w << "RUNNER CPU: the runner's event loop used " << std::lround(*outcome.runnerCpuPercent)
+      << "% of its core: it may have delayed sends and reads; add runners or CPU";
+    r.warnings.push_back(w.str());
+  }
 
   bool ended_badly = outcome.phase == Phase::Failed || outcome.phase == Phase::Aborted;
   r.verdict = failures.empty() && !ended_badly ? Verdict::Pass : Verdict::Fail;
@@ -582,6 +590,9 @@ Json toJson(const Report& report) {
   }
   j["quality"] = std::move(quality);
   j["warnings"] = report.warnings;
+  if (report.runnerCpuPercent) {
+    j["runner"] = {{"cpuPercent", *report.runnerCpuPercent}};
+  }
   return j;
 }
 

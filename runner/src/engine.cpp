@@ -257,6 +257,7 @@ class EngineImpl final : public Engine {
   asio::steady_timer deadlineTimer_;
   std::optional<PlannedArrival> nextArrival_;
   MonoNanos startAt_ = 0;
+  int64_t cpuAtStart_ = 0;
   bool started_ = false;
   bool issuing_ = true;  // false once the plan is over or a stop condition hit
   bool stopping_ = false;
@@ -784,6 +785,7 @@ int EngineImpl::stageAt(MonoNanos at) const {
 void EngineImpl::start(MonoNanos start_at) {
   startAt_ = start_at;
   started_ = true;
+  cpuAtStart_ = core::threadCpuNanos();
   recorder_.emplace(spec_, plan_, start_at, options_.runnerId);
   if (spec_.limits.maxDuration) {
     deadlineTimer_.expires_after(
@@ -1109,6 +1111,10 @@ void EngineImpl::complete(core::Phase phase, std::string reason, std::string mes
   result_.message = std::move(message);
   result_.elapsedS = static_cast<double>(now - startAt_) / 1e9;
   result_.snapshot = recorder_->snapshot(true, now);
+  if (now > startAt_) {
+    result_.cpuPercent = static_cast<double>(core::threadCpuNanos() - cpuAtStart_) * 100.0 /
+                         static_cast<double>(now - startAt_);
+  }
   if (budgetShare_ && spent_ > *budgetShare_) {
     result_.overshootUsd = spent_ - *budgetShare_;
   }

@@ -47,6 +47,12 @@ grep -q '<testcase' "$tmp/pass/junit.xml" || fail "junit.xml has no test case"
 jq -e -s '.[-1].final == true' "$tmp/pass/snapshots.jsonl" >/dev/null || fail "last snapshot is not final"
 grep -q "Verdict" "$tmp/out" || fail "no summary table on stdout"
 
+# Snapshots on stdout, one JSON object per line, the last one final; the runner's CPU in report.json.
+"$bin" run "$tmp/pass.yaml" --out "$tmp/pipe" --snapshots - --quiet >"$tmp/stdout" 2>/dev/null || fail "--snapshots -: failed"
+grep '^{' "$tmp/stdout" | jq -e -s '.[-1].final == true and .[-1].total.requests == 20' >/dev/null ||
+  fail "--snapshots -: no final snapshot on stdout"
+jq -e '.runner.cpuPercent > 0' "$tmp/pass/report.json" >/dev/null || fail "report.json lacks runner.cpuPercent"
+
 # A threshold that cannot hold: exit 1, verdict Fail, a JUnit failure.
 spec '  load: {mode: open, arrival: constant, stages: [{duration: 500ms, rate: 20, hold: true}]}
   thresholds: [{metric: ttft, stat: p50, max: 1us}]' >"$tmp/fail.yaml"

@@ -586,7 +586,7 @@ TEST(SnapshotTest, ThreeRunnersMergedReportExactlyWhatOneRunnerDoes) {
   EXPECT_EQ(merged.classes, single.classes);
   EXPECT_EQ(merged.stageClasses, single.stageClasses);
   EXPECT_EQ(merged.timeseries, single.timeseries);
-  RunOutcome outcome{Phase::Succeeded, "", 21.5};
+  RunOutcome outcome{Phase::Succeeded, "", 21.5, std::nullopt};
   std::string expected = toJson(buildReport(t.spec, plan, single, outcome)).dump(2);
   EXPECT_EQ(toJson(buildReport(t.spec, plan, merged, outcome)).dump(2), expected);
   std::reverse(shards.begin(), shards.end());

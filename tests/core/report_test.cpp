@@ -95,7 +95,8 @@ std::vector<RequestRecord> theRun(int64_t sched_lag_ms = 2) {
   return out;
 }
 
-Report reportOf(const std::string& thresholds, const RunOutcome& outcome = {Phase::Succeeded, "", 22},
+Report reportOf(const std::string& thresholds,
+                const RunOutcome& outcome = {Phase::Succeeded, "", 22, std::nullopt},
                 int64_t sched_lag_ms = 2) {
   LoadTestSpec spec = parsedSpec(thresholds);
   LoadPlan plan = expandLoad(spec);
@@ -259,12 +260,14 @@ TEST(ReportTest, VerdictAndExitCodeFollowPhaseAndThresholds) {
       {Phase::Aborted, "[{metric: errorRate, max: 0.01}]", Verdict::Fail, 3},
   };
   for (const auto& c : cases) {
-    Report r = reportOf(c.thresholds, {c.phase, c.phase == Phase::Aborted ? "BudgetExceeded" : "", 22});
+    Report r = reportOf(c.thresholds,
+                        {c.phase, c.phase == Phase::Aborted ? "BudgetExceeded" : "", 22, std::nullopt});
     EXPECT_EQ(r.verdict, c.verdict) << enumName(c.phase) << " " << c.thresholds;
     EXPECT_EQ(r.phase, c.phase);
     EXPECT_EQ(exitCode(r), c.exit) << enumName(c.phase) << " " << c.thresholds;
   }
-  Report aborted = reportOf("[{metric: errorRate, max: 0.01}]", {Phase::Aborted, "BudgetExceeded", 22});
+  Report aborted =
+      reportOf("[{metric: errorRate, max: 0.01}]", {Phase::Aborted, "BudgetExceeded", 22, std::nullopt});
   EXPECT_EQ(aborted.reason.rfind("BudgetExceeded; ThresholdsFailed: errorRate", 0), 0u) << aborted.reason;
 }
 
@@ -277,7 +280,8 @@ TEST(ReportTest, AnAbortedRunReportsTheStagesThatRan) {
       rec.record(r);
     }
   }
-  Report r = buildReport(spec, plan, rec.snapshot(true, kStart + 9 * kS), {Phase::Aborted, "Suspended", 9});
+  Report r = buildReport(spec, plan, rec.snapshot(true, kStart + 9 * kS),
+                         {Phase::Aborted, "Suspended", 9, std::nullopt});
   ASSERT_EQ(r.stages.size(), 1u);  // high never started
   EXPECT_DOUBLE_EQ(r.stages[0].endS, 9);
   EXPECT_DOUBLE_EQ(r.stages[0].summary.requestsPerSecond, 40.0 / 7);
@@ -311,7 +315,7 @@ TEST(ReportTest, JunitHasOneTestcasePerThresholdAndTheRun) {
   }
   EXPECT_EQ(testcases, 4u);
 
-  Report aborted = reportOf("[]", {Phase::Aborted, "DeadlineExceeded: 15m", 22});
+  Report aborted = reportOf("[]", {Phase::Aborted, "DeadlineExceeded: 15m", 22, std::nullopt});
   std::string long_name(2'000, 'x');  // longer than any buffer: nothing is cut
   EXPECT_NE(toJunitXml(aborted, long_name).find("classname=\"tokenstorm." + long_name + "\" name=\"run\""),
             std::string::npos);
@@ -339,12 +343,27 @@ TEST(ReportTest, TerminalTableShowsTheKeyFigures) {
 }
 
 TEST(ReportTest, SchedulingLagOverFiveMsIsSaidLoudly) {
-  Report r = reportOf("[]", {Phase::Succeeded, "", 22}, /*sched_lag_ms=*/8);
+  Report r = reportOf("[]", {Phase::Succeeded, "", 22, std::nullopt}, /*sched_lag_ms=*/8);
   ASSERT_FALSE(r.warnings.empty());
   EXPECT_NE(r.warnings[0].find("SCHEDULING LAG: p99 is 8.00 ms"), std::string::npos) << r.warnings[0];
   EXPECT_NE(renderTerminal(r).find("SCHEDULING LAG"), std::string::npos);
   EXPECT_EQ(toJson(r)["warnings"][0], r.warnings[0]);
-  EXPECT_TRUE(reportOf("[]", {Phase::Succeeded, "", 22}, 5).warnings.empty());  // 5 ms is not over
+  EXPECT_TRUE(
+      reportOf("[]", {Phase::Succeeded, "", 22, std::nullopt}, 5).warnings.empty());  // 5 ms is not over
+}
+
+TEST(ReportTest, RunnerCpuIsReportedAndABusyRunnerSaidLoudly) {
+  RunOutcome busy{Phase::Succeeded, "", 22, 96.0};
+  Report r = reportOf("[]", busy);
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_NE(r.warnings[0].find("RUNNER CPU: the runner's event loop used 96%"), std::string::npos)
+      << r.warnings[0];
+  EXPECT_DOUBLE_EQ(toJson(r)["runner"]["cpuPercent"].get<double>(), 96.0);
+  RunOutcome calm{Phase::Succeeded, "", 22, 40.0};
+  Report quiet = reportOf("[]", calm);
+  EXPECT_TRUE(quiet.warnings.empty());
+  EXPECT_DOUBLE_EQ(toJson(quiet)["runner"]["cpuPercent"].get<double>(), 40.0);
+  EXPECT_FALSE(toJson(reportOf("[]")).contains("runner"));  // not measured: not reported
 }
 
 TEST(ReportTest, QualityDriftComparesEachStageWithTheFirst) {

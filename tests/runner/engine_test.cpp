@@ -144,7 +144,7 @@ class EngineTest : public ::testing::Test {
     EXPECT_TRUE(engine->finished());
     Outcome out;
     out.result = engine->result();
-    core::RunOutcome ro{out.result.phase, out.result.reason, out.result.elapsedS};
+    core::RunOutcome ro{out.result.phase, out.result.reason, out.result.elapsedS, out.result.cpuPercent};
     out.report = core::buildReport(test_.spec, plan_, out.result.snapshot, ro);
     return out;
   }
@@ -173,6 +173,8 @@ TEST_P(EngineApiTest, StreamsEveryRequestAndCountsTokensFromUsage) {
   EXPECT_EQ(t.interChunk.count(), 20 * 7);  // one token per chunk: 8 chunks, 7 gaps each
   EXPECT_EQ(t.schedLag.count(), 20);
   EXPECT_EQ(sim.stats().requests, 20);
+  EXPECT_GT(o.result.cpuPercent, 0);
+  EXPECT_LT(o.result.cpuPercent, 100);  // 20 requests in half a second are far from a full core
 }
 
 INSTANTIATE_TEST_SUITE_P(Apis, EngineApiTest,

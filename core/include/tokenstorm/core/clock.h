@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 
 namespace tokenstorm::core {
 
@@ -35,5 +36,13 @@ class RealClock final : public Clock {
     return clock;
   }
 };
+
+// CPU time used by the calling thread (CLOCK_THREAD_CPUTIME_ID), in nanoseconds: how busy an event loop
+// was. Not a clock of the timeline, so it is not part of Clock.
+inline int64_t threadCpuNanos() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 }  // namespace tokenstorm::core

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,7 +38,13 @@ struct RunOutcome {
   Phase phase = Phase::Succeeded;  // Succeeded, Failed or Aborted
   std::string reason;              // e.g. "BudgetExceeded: spent 40.02 of 40.00 USD"; empty when none
   double elapsedS = 0;             // measured wall time of the run; 0: use the snapshot's
+  // CPU time the runner's event loop used, as a share of one core over the run (client health). Absent
+  // when not measured (e.g. merged from runners that did not say).
+  std::optional<double> runnerCpuPercent;
 };
+
+// Runner CPU above this means the runner itself may have shaped the results.
+inline constexpr double kRunnerCpuWarnPercent = 90;
 
 // Schedule lag p99 above this makes the report warn that the client, not the server, was the bottleneck.
 inline constexpr double kSchedLagWarnMs = 5;
@@ -88,8 +95,9 @@ struct Report {
   std::vector<TimeSeriesPoint> timeseries;  // 1 s points, gaps filled with zeros
   double peakRequestsPerSecond = 0;
   double peakOutputTokensPerSecond = 0;
-  std::vector<QualityDrift> quality;  // per stage with ok requests
-  std::vector<std::string> warnings;  // client health and measurement caveats, said loudly
+  std::vector<QualityDrift> quality;       // per stage with ok requests
+  std::vector<std::string> warnings;       // client health and measurement caveats, said loudly
+  std::optional<double> runnerCpuPercent;  // from RunOutcome; report.json "runner": {"cpuPercent"}
 
   // The thresholds as LoadTest status.thresholds holds them.
   std::vector<ThresholdResult> thresholdResults() const;

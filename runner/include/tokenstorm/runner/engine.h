@@ -66,6 +66,7 @@ struct EngineResult {
   double elapsedS = 0;
   core::Snapshot snapshot;                    // final
   std::optional<core::Decimal> overshootUsd;  // spent beyond this runner's budget share
+  double cpuPercent = 0;  // CPU the event loop's thread used, as a share of one core over the run
 };
 
 class Engine {
