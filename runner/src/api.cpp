@@ -155,6 +155,14 @@ int64_t chars(const std::string* s) {
   return s == nullptr ? 0 : static_cast<int64_t>(s->size());
 }
 
+// Answer text: counted, and kept (conversations replay it as the next turn's history).
+void addContent(Delta& d, const std::string* s) {
+  if (s != nullptr) {
+    d.contentChars += static_cast<int64_t>(s->size());
+    d.content += *s;
+  }
+}
+
 // One vocabulary for why generation stopped (OpenAI's); values we do not know pass through unchanged.
 std::string normalFinish(std::string_view reason) {
   if (reason == "stop" || reason == "end_turn" || reason == "stop_sequence" || reason == "eos_token") {
@@ -262,7 +270,8 @@ Usage openaiUsage(const Json& u, Reader& r) {
 // 0.10) and `reasoning` (vLLM since, OpenRouter, Ollama) are two names for one thing; some servers send both
 // with the same text, so they are never added together. A refusal is answer text.
 void readChatMessage(const Json& m, const std::string& where, Delta& d, Reader& r) {
-  d.contentChars += chars(r.string(m, "content", where)) + chars(r.string(m, "refusal", where));
+  addContent(d, r.string(m, "content", where));
+  addContent(d, r.string(m, "refusal", where));
   const std::string* reasoning_content = r.string(m, "reasoning_content", where);
   const std::string* reasoning = r.string(m, "reasoning", where);
   d.reasoningChars += reasoning_content != nullptr && !reasoning_content->empty() ? chars(reasoning_content)
@@ -307,7 +316,7 @@ void readChoices(const Json& j, bool chat, const char* message_key, bool require
         readChatMessage(*m, Reader::path(where, message_key), d, r);
       }
     } else {
-      d.contentChars += chars(required ? r.requiredString(c, "text", where) : r.string(c, "text", where));
+      addContent(d, required ? r.requiredString(c, "text", where) : r.string(c, "text", where));
     }
     if (const std::string* finish = r.string(c, "finish_reason", where); finish && !d.finishReason) {
       d.finishReason = normalFinish(*finish);
@@ -492,7 +501,7 @@ void readBlock(const Json& block, const std::string& where, bool whole, Delta& d
     return;
   }
   if (*type == "text") {
-    d.contentChars += chars(whole ? r.requiredString(block, "text", where) : r.string(block, "text", where));
+    addContent(d, whole ? r.requiredString(block, "text", where) : r.string(block, "text", where));
   } else if (*type == "thinking") {
     d.reasoningChars +=
         chars(whole ? r.requiredString(block, "thinking", where) : r.string(block, "thinking", where));
@@ -547,7 +556,7 @@ Delta anthropicEvent(const SseEvent& event) {
       if (kind == nullptr) {
         // reported
       } else if (*kind == "text_delta") {
-        d.contentChars += chars(r.requiredString(*delta, "text", "delta"));
+        addContent(d, r.requiredString(*delta, "text", "delta"));
       } else if (*kind == "thinking_delta") {
         d.reasoningChars += chars(r.requiredString(*delta, "thinking", "delta"));
       } else if (*kind == "input_json_delta") {

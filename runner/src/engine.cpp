@@ -133,6 +133,7 @@ class Exchange final : public ResponseHandler, public std::enable_shared_from_th
 
   PlannedRequest planned;
   uint64_t user = 0;  // closed loop: the virtual user; 0 in open loop
+  const std::string& answer() const { return answer_; }
 
  private:
   void sendAttempt();
@@ -166,6 +167,7 @@ class Exchange final : public ResponseHandler, public std::enable_shared_from_th
   int64_t outputChars_ = 0;
   std::optional<Usage> usage_;
   std::optional<int64_t> retryAfter_;
+  std::string answer_;  // kept only for conversations, whose next turn sends it back
 };
 
 class EngineImpl final : public Engine {
@@ -317,6 +319,7 @@ void Exchange::sendAttempt() {
   usage_.reset();
   retryAfter_.reset();
   chunkTokens_ = outputChars_ = 0;
+  answer_.clear();
   lastUsageCompletion_ = -1;
   rec_.tFirst = rec_.tFirstContent = rec_.tLast = 0;
   rec_.gaps.clear();
@@ -434,6 +437,9 @@ void Exchange::applyDelta(const Delta& delta, MonoNanos at, bool streamed) {
   }
   if (delta.finishReason) {
     rec_.finishReason = *delta.finishReason;
+  }
+  if (planned.turns > 1 && !delta.content.empty()) {
+    answer_ += delta.content;
   }
   if (!streamed || !delta.carriesOutput()) {
     outputChars_ += delta.contentChars + delta.reasoningChars + delta.toolCallChars;
@@ -792,7 +798,7 @@ void EngineImpl::start(MonoNanos start_at) {
         std::chrono::nanoseconds(start_at + spec_.limits.maxDuration->nanos - clock_.monotonicNanos()));
     deadlineTimer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) {
-        stop(core::Phase::Aborted, "MaxDuration",
+        stop(core::Phase::Aborted, "DeadlineExceeded",
              "limits.maxDuration (" + spec_.limits.maxDuration->str() + ") reached");
       }
     });
@@ -936,7 +942,7 @@ void EngineImpl::finishExchange(const std::shared_ptr<Exchange>& exchange,
   if (record.outcome == core::Outcome::Ok && planned.turns > 1 && cls.conversation && planRunning()) {
     PlannedRequest next_turn = planned;
     next_turn.turns -= 1;
-    workload_.nextTurn(next_turn, record.outputTokens, rng_);
+    workload_.nextTurn(next_turn, exchange->answer(), record.outputTokens, rng_);
     int64_t think = core::sample(cls.conversation->thinkTime, timingRng_).nanos;
     auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::nanoseconds(think));
     turnTimers_.insert(timer);
@@ -1037,7 +1043,7 @@ void EngineImpl::checkErrorRate(MonoNanos now, bool failed) {
     std::ostringstream msg;
     msg << "error rate " << static_cast<double>(windowFailed_) / static_cast<double>(n) << " over the last "
         << rule->window.str() << " exceeded limits.abortOnErrorRate.threshold " << rule->threshold;
-    stop(core::Phase::Aborted, "ErrorRate", msg.str());
+    stop(core::Phase::Aborted, "ErrorRateExceeded", msg.str());
   }
 }
 

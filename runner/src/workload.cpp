@@ -290,9 +290,11 @@ PlannedRequest Workload::next(core::Rng& rng) {
   return out;
 }
 
-void Workload::nextTurn(PlannedRequest& planned, int64_t answer_tokens, core::Rng& rng) const {
+void Workload::nextTurn(PlannedRequest& planned, const std::string& answer, int64_t answer_tokens,
+                        core::Rng& rng) const {
   const core::WorkloadClass& c = spec_->workload.classes[static_cast<size_t>(planned.cls)];
-  planned.request.messages.push_back({"assistant", syntheticText(std::max<int64_t>(1, answer_tokens), rng)});
+  planned.request.messages.push_back(
+      {"assistant", answer.empty() ? syntheticText(std::max<int64_t>(1, answer_tokens), rng) : answer});
   int64_t tokens = 32;
   if (c.prompt.synthetic) {
     tokens = std::max<int64_t>(1, std::llround(core::sample(c.prompt.synthetic->inputTokens, rng)));

@@ -312,7 +312,7 @@ TEST_F(EngineTest, MaxDurationAbortsAndKeepsWhatWasMeasured) {
   limits: {maxDuration: 300ms}
 )"));
   EXPECT_EQ(o.result.phase, core::Phase::Aborted);
-  EXPECT_EQ(o.result.reason, "MaxDuration");
+  EXPECT_EQ(o.result.reason, "DeadlineExceeded");
   EXPECT_LT(o.result.elapsedS, 5);
   EXPECT_GE(o.result.snapshot.total.ok, 10);
   EXPECT_TRUE(o.result.snapshot.final);
@@ -330,7 +330,7 @@ TEST_F(EngineTest, ErrorRateAbort) {
 )"),
                   options);
   EXPECT_EQ(o.result.phase, core::Phase::Aborted);
-  EXPECT_EQ(o.result.reason, "ErrorRate");
+  EXPECT_EQ(o.result.reason, "ErrorRateExceeded");
   EXPECT_LT(o.result.snapshot.total.requests, 50);
 }
 

@@ -100,10 +100,14 @@ TEST(WorkloadTest, ConversationTurnsGrowTheContext) {
   core::Rng rng(1);
   PlannedRequest p = w->next(rng);
   EXPECT_EQ(p.turns, 3);
-  w->nextTurn(p, 5, rng);
+  w->nextTurn(p, "", 5, rng);  // no text kept: corpus words of the answer's length
   ASSERT_EQ(p.request.messages.size(), 3u);
   EXPECT_EQ(p.request.messages[1].role, "assistant");
   EXPECT_EQ(p.promptTokensEstimate, 25);
+  w->nextTurn(p, "the answer itself", 3, rng);  // the server's own answer goes back verbatim
+  ASSERT_EQ(p.request.messages.size(), 5u);
+  EXPECT_EQ(p.request.messages[3].content, "the answer itself");
+  EXPECT_EQ(p.promptTokensEstimate, 25 + 3 + 10);
 }
 
 TEST(WorkloadTest, DatasetsInEveryFormat) {

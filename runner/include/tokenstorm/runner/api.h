@@ -59,7 +59,8 @@ struct ApiError {
 
 // What one SSE event (or a whole non-streamed body) said.
 struct Delta {
-  int64_t contentChars = 0;                  // bytes of answer text in this event
+  int64_t contentChars = 0;  // bytes of answer text in this event
+  std::string content;       // the answer text itself (conversations send it back as the next turn's history)
   int64_t reasoningChars = 0;                // bytes of reasoning text
   int64_t toolCallChars = 0;                 // bytes of tool-call arguments/names
   std::optional<Usage> usage;                // cumulative, when the server sent usage in this event

@@ -61,7 +61,8 @@ struct EngineProgress {
 
 struct EngineResult {
   core::Phase phase = core::Phase::Succeeded;
-  std::string reason;   // e.g. "Completed", "BudgetExceeded", "MaxDuration", "ErrorRate", "Interrupted"
+  std::string reason;   // e.g. "Completed", "BudgetExceeded", "DeadlineExceeded", "ErrorRateExceeded",
+                        // "Interrupted" (the status contract's reasons, plus the local Ctrl-C)
   std::string message;  // a sentence for humans
   double elapsedS = 0;
   core::Snapshot snapshot;                    // final

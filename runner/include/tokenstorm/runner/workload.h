@@ -42,9 +42,11 @@ class Workload {
                                         double words_per_token, core::Diagnostics* errors);
 
   PlannedRequest next(core::Rng& rng);
-  // The next turn of a conversation: the history plus the answer (as text of `answer_tokens` words when the
-  // answer text itself was not kept) and a new user message.
-  void nextTurn(PlannedRequest& planned, int64_t answer_tokens, core::Rng& rng) const;
+  // The next turn of a conversation: the history, the server's answer as the assistant message, and a new
+  // user message. An empty `answer` (a non-streamed body, or a server that sent only tool calls) is
+  // replaced by corpus text of `answer_tokens` words, so that the context still grows as it would.
+  void nextTurn(PlannedRequest& planned, const std::string& answer, int64_t answer_tokens,
+                core::Rng& rng) const;
 
   int64_t estimateTokens(const std::string& text) const;
   const core::LoadTestSpec& spec() const { return *spec_; }
