@@ -42,7 +42,7 @@ struct CounterField {
   const char* name;
   int64_t MetricSet::*member;
 };
-constexpr std::array<CounterField, 13> kCounters{{
+constexpr std::array<CounterField, 15> kCounters{{
     {"requests", &MetricSet::requests},
     {"ok", &MetricSet::ok},
     {"failed", &MetricSet::failed},
@@ -52,6 +52,8 @@ constexpr std::array<CounterField, 13> kCounters{{
     {"outputTokens", &MetricSet::outputTokens},
     {"cachedTokens", &MetricSet::cachedTokens},
     {"estimatedTokenRequests", &MetricSet::estimatedTokenRequests},
+    {"serverOutputTokensCompared", &MetricSet::serverOutputTokensCompared},
+    {"clientOutputTokensCompared", &MetricSet::clientOutputTokensCompared},
     {"goodput", &MetricSet::goodput},
     {"finishLength", &MetricSet::finishLength},
     {"emptyOutput", &MetricSet::emptyOutput},
@@ -247,8 +249,9 @@ class Decoder {
   bool metricSet(const nlohmann::json& j, const std::string& path, MetricSet* out) {
     if (!object(j, path,
                 {"requests", "ok", "failed", "cancelled", "attempts", "inputTokens", "outputTokens",
-                 "cachedTokens", "estimatedTokenRequests", "goodput", "finishLength", "emptyOutput",
-                 "droppedArrivals", "errors", "costUsd", "costEstimated", "histograms"})) {
+                 "cachedTokens", "estimatedTokenRequests", "serverOutputTokensCompared",
+                 "clientOutputTokensCompared", "goodput", "finishLength", "emptyOutput", "droppedArrivals",
+                 "errors", "costUsd", "costEstimated", "histograms"})) {
       return false;
     }
     MetricSet m;
@@ -609,6 +612,9 @@ void MetricSet::add(const RequestRecord& r, const MetricRules& rules) {
   cachedTokens += nonNegative(r.cachedTokens);
   if (r.tokensEstimated) {
     ++estimatedTokenRequests;
+  } else if (r.clientOutputEstimate >= 0) {
+    serverOutputTokensCompared += nonNegative(r.outputTokens);
+    clientOutputTokensCompared += r.clientOutputEstimate;
   }
   if (rules.pricing) {
     cost = cost + rules.costOf(r);

@@ -518,6 +518,12 @@ Report buildReport(const LoadTestSpec& spec, const LoadPlan& plan, const Snapsho
   r.quality = qualityDrift(r.stages, stage_sets);
   r.warnings = warningsFor(merged, r.summary);
   r.runnerCpuPercent = outcome.runnerCpuPercent;
+  r.tokensEstimated = merged.total.estimatedTokenRequests;
+  r.tokensFromServer = merged.total.requests - merged.total.estimatedTokenRequests;
+  if (merged.total.serverOutputTokensCompared > 0) {
+    r.clientEstimateVsServer = static_cast<double>(merged.total.clientOutputTokensCompared) /
+                               static_cast<double>(merged.total.serverOutputTokensCompared);
+  }
   if (outcome.runnerCpuPercent && *outcome.runnerCpuPercent > kRunnerCpuWarnPercent) {
     std::ostringstream w;
     w << "RUNNER CPU: the runner's event loop used " << std::lround(*outcome.runnerCpuPercent)
@@ -590,6 +596,10 @@ Json toJson(const Report& report) {
   }
   j["quality"] = std::move(quality);
   j["warnings"] = report.warnings;
+  j["tokens"] = {{"fromServer", report.tokensFromServer}, {"estimated", report.tokensEstimated}};
+  if (report.clientEstimateVsServer) {
+    j["tokens"]["clientEstimateVsServer"] = *report.clientEstimateVsServer;
+  }
   if (report.runnerCpuPercent) {
     j["runner"] = {{"cpuPercent", *report.runnerCpuPercent}};
   }
@@ -673,6 +683,14 @@ std::string renderTerminal(const Report& report) {
   }
   out += s.cost.estimated ? " (estimated)" : "";
   appendf(out, "   cache hit %.1f%%\n", 100 * s.cacheHitRate);
+  appendf(out, "Tokens     from server usage for %lld of %lld requests",
+          static_cast<long long>(report.tokensFromServer),
+          static_cast<long long>(report.tokensFromServer + report.tokensEstimated));
+  if (report.clientEstimateVsServer) {
+    appendf(out, "; the runner's estimate would say %.2fx the server's output count",
+            *report.clientEstimateVsServer);
+  }
+  out += "\n";
   std::string errors;
   for (const auto& [name, n] :
        {std::pair{"http429", s.errors.http429}, std::pair{"http4xx", s.errors.http4xx},

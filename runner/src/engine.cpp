@@ -606,6 +606,9 @@ void Exchange::finish(core::Outcome outcome, ErrorKind kind, MonoNanos at) {
   rec_.tEnd = at;
   if (usage_ && usage_->completionTokens) {
     rec_.outputTokens = *usage_->completionTokens;
+    // What the estimator below would have said without usage: at least a token per output event.
+    auto events = rec_.tFirst != 0 ? static_cast<int64_t>(rec_.gaps.size()) + 1 : 0;
+    rec_.clientOutputEstimate = std::max(events, (outputChars_ + 3) / 4);
   } else {
     rec_.outputTokens =
         outcome == core::Outcome::Ok || rec_.tFirst != 0 ? std::max(chunkTokens_, (outputChars_ + 3) / 4) : 0;

@@ -599,5 +599,27 @@ TEST(SnapshotTest, ThreeRunnersMergedReportExactlyWhatOneRunnerDoes) {
   EXPECT_GT(single.total.estimatedTokenRequests, 0);
 }
 
+TEST(MetricSetTest, ClientEstimatesAreComparedOnlyWhereTheServerCounted) {
+  MetricSet m;
+  RequestRecord counted;
+  counted.outputTokens = 10;
+  counted.clientOutputEstimate = 13;
+  m.add(counted);
+  RequestRecord estimated;  // no usage: nothing to compare with
+  estimated.outputTokens = 7;
+  estimated.tokensEstimated = true;
+  estimated.clientOutputEstimate = 7;
+  m.add(estimated);
+  RequestRecord unknown;  // usage, but no estimate computed
+  unknown.outputTokens = 5;
+  m.add(unknown);
+  EXPECT_EQ(m.serverOutputTokensCompared, 10);
+  EXPECT_EQ(m.clientOutputTokensCompared, 13);
+  MetricSet twice = m;
+  twice.merge(m);
+  EXPECT_EQ(twice.serverOutputTokensCompared, 20);
+  EXPECT_EQ(twice.clientOutputTokensCompared, 26);
+}
+
 }  // namespace
 }  // namespace tokenstorm::core

@@ -120,7 +120,7 @@ using Keys = std::vector<std::string>;
 TEST(ReportTest, JsonHasTheShapeOfMetricsMd) {
   nlohmann::ordered_json j = toJson(reportOf("[{metric: ttft, stat: p95, max: 500ms}]"));
   EXPECT_EQ(keysOf(j), (Keys{"verdict", "phase", "reason", "summary", "stages", "classes", "thresholds",
-                             "timeseries", "quality", "warnings"}));
+                             "timeseries", "quality", "warnings", "tokens"}));
   EXPECT_EQ(j["verdict"], "Pass");
   EXPECT_EQ(j["phase"], "Succeeded");
   const auto& s = j["summary"];

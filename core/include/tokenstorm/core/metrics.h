@@ -86,10 +86,13 @@ struct MetricSet {
   int64_t outputTokens = 0;
   int64_t cachedTokens = 0;
   int64_t estimatedTokenRequests = 0;  // requests whose token counts came from the estimator
-  int64_t goodput = 0;                 // ok requests meeting every latency threshold's max
-  int64_t finishLength = 0;            // ok requests with finish_reason "length"
-  int64_t emptyOutput = 0;             // ok requests with no output tokens
-  int64_t droppedArrivals = 0;         // arrivals dropped by maxInFlight
+  // Requests with both the server's output count and the runner's estimate: the two sums, to compare.
+  int64_t serverOutputTokensCompared = 0;
+  int64_t clientOutputTokensCompared = 0;
+  int64_t goodput = 0;          // ok requests meeting every latency threshold's max
+  int64_t finishLength = 0;     // ok requests with finish_reason "length"
+  int64_t emptyOutput = 0;      // ok requests with no output tokens
+  int64_t droppedArrivals = 0;  // arrivals dropped by maxInFlight
   Decimal cost;
   bool costEstimated = false;  // some of `cost` comes from estimated token counts
 

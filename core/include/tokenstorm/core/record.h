@@ -51,6 +51,9 @@ struct RequestRecord {
   int64_t outputTokens = 0;
   int64_t cachedTokens = 0;
   bool tokensEstimated = false;  // no usage from the server: counted by the runner's estimator
+  // When the server did send usage: what the runner's estimator would have said for the output (-1: not
+  // computed). Reports how far client and server counts disagree (docs/metrics.md).
+  int64_t clientOutputEstimate = -1;
 
   Outcome outcome = Outcome::Ok;
   ErrorKind error = ErrorKind::None;

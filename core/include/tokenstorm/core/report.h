@@ -98,6 +98,11 @@ struct Report {
   std::vector<QualityDrift> quality;       // per stage with ok requests
   std::vector<std::string> warnings;       // client health and measurement caveats, said loudly
   std::optional<double> runnerCpuPercent;  // from RunOutcome; report.json "runner": {"cpuPercent"}
+  // Where token counts came from (report.json "tokens"): requests counted by the server's usage and by
+  // the runner's estimator, and, where both exist, the estimator's output total over the server's.
+  int64_t tokensFromServer = 0;
+  int64_t tokensEstimated = 0;
+  std::optional<double> clientEstimateVsServer;
 
   // The thresholds as LoadTest status.thresholds holds them.
   std::vector<ThresholdResult> thresholdResults() const;
