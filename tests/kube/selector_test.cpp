@@ -88,15 +88,7 @@ std::vector<std::string> run(const std::string& input) {
 }
 
 TEST(SelectorCasesTest, EachSelectorParsesAndMatchesAsExpected) {
-  for (const auto& c : testing::loadCases("kube/selectors")) {
-    SCOPED_TRACE(c.path + " — " + c.title);
-    std::vector<std::string> got = run(c.input);
-    if (testing::rewriteRequested()) {
-      testing::rewriteExpected(c, got);
-      continue;
-    }
-    EXPECT_EQ(got, c.expected);
-  }
+  testing::checkCases("kube/selectors", run);
 }
 
 TEST(SelectorTest, ErrorOffsetPointsIntoTheInput) {

@@ -101,15 +101,7 @@ std::vector<std::string> run(const std::string& input) {
 }
 
 TEST(WatchStreamCasesTest, EachBodyGivesExactlyItsEvents) {
-  for (const auto& c : testing::loadCases("kube/watch_stream")) {
-    SCOPED_TRACE(c.path + " — " + c.title);
-    std::vector<std::string> got = run(c.input);
-    if (testing::rewriteRequested()) {
-      testing::rewriteExpected(c, got);
-      continue;
-    }
-    EXPECT_EQ(got, c.expected);
-  }
+  testing::checkCases("kube/watch_stream", run);
 }
 
 // --- Property: splitting does not matter ----------------------------------------------------------------

@@ -166,15 +166,7 @@ std::vector<std::string> run(const std::string& input) {
 }
 
 TEST(WatcherCasesTest, EachScenarioGivesExactlyItsActions) {
-  for (const auto& c : testing::loadCases("kube/watcher")) {
-    SCOPED_TRACE(c.path + " — " + c.title);
-    std::vector<std::string> got = run(c.input);
-    if (testing::rewriteRequested()) {
-      testing::rewriteExpected(c, got);
-      continue;
-    }
-    EXPECT_EQ(got, c.expected);
-  }
+  testing::checkCases("kube/watcher", run);
 }
 
 // Backoff stays within (0.75 base, base] for any random number, and never passes the cap.

@@ -146,15 +146,7 @@ std::vector<std::string> run(const std::string& input) {
 }
 
 TEST(ApiCasesTest, EachPayloadReadsAsExpected) {
-  for (const auto& c : testing::loadCases("runner/api")) {
-    SCOPED_TRACE(c.path + " — " + c.title);
-    std::vector<std::string> got = run(c.input);
-    if (testing::rewriteRequested()) {
-      testing::rewriteExpected(c, got);
-      continue;
-    }
-    EXPECT_EQ(got, c.expected);
-  }
+  testing::checkCases("runner/api", run);
 }
 
 // --- Round trips with the simulator ------------------------------------------------------------------

@@ -142,15 +142,7 @@ std::vector<std::string> run(const std::string& input) {
 }
 
 TEST(SseCasesTest, EachStreamGivesExactlyItsEvents) {
-  for (const auto& c : testing::loadCases("runner/sse")) {
-    SCOPED_TRACE(c.path + " — " + c.title);
-    std::vector<std::string> got = run(c.input);
-    if (testing::rewriteRequested()) {
-      testing::rewriteExpected(c, got);
-      continue;
-    }
-    EXPECT_EQ(got, c.expected);
-  }
+  testing::checkCases("runner/sse", run);
 }
 
 // --- Property: splitting does not matter, and stamps follow the first byte ----------------------------

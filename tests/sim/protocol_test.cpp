@@ -89,15 +89,7 @@ std::vector<std::string> render(const std::string& input) {
 }
 
 TEST(ProtocolCasesTest, EachRequestProducesExactlyItsEvents) {
-  for (const auto& c : testing::loadCases("sim")) {
-    SCOPED_TRACE(c.path + " — " + c.title);
-    std::vector<std::string> got = render(c.input);
-    if (testing::rewriteRequested()) {
-      testing::rewriteExpected(c, got);
-      continue;
-    }
-    EXPECT_EQ(got, c.expected);
-  }
+  testing::checkCases("sim", render);
 }
 
 }  // namespace

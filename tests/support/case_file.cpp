@@ -83,4 +83,17 @@ std::vector<CaseFile> loadCases(const std::string& folder) {
   return cases;
 }
 
+void checkCases(const std::string& folder_under_tests_data,
+                const std::function<std::vector<std::string>(const std::string& input)>& render) {
+  for (const auto& c : loadCases(folder_under_tests_data)) {
+    SCOPED_TRACE(c.path + " — " + c.title);
+    std::vector<std::string> got = render(c.input);
+    if (rewriteRequested()) {
+      rewriteExpected(c, got);
+      continue;
+    }
+    EXPECT_EQ(got, c.expected);
+  }
+}
+
 }  // namespace tokenstorm::testing

@@ -9,6 +9,7 @@
 // TOKENSTORM_SLOW_TESTS is set.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,11 @@ std::vector<CaseFile> loadCases(const std::string& folder_under_tests_data);
 // expected output instead of failing (review the diff before committing it).
 bool rewriteRequested();
 void rewriteExpected(const CaseFile& c, const std::vector<std::string>& got);
+
+// Runs `render` on the input of every case of a folder and expects exactly the case's lines (or, with
+// TOKENSTORM_REWRITE_CASES=1, writes what it got as the new expectation).
+void checkCases(const std::string& folder_under_tests_data,
+                const std::function<std::vector<std::string>(const std::string& input)>& render);
 
 std::string readFile(const std::string& path);
 std::string sourcePath(const std::string& relative);  // path of a file in the source tree
