@@ -19,30 +19,6 @@
 namespace tokenstorm::kube {
 namespace {
 
-std::string unescape(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '\\' || i + 1 == s.size()) {
-      out += s[i];
-      continue;
-    }
-    char c = s[++i];
-    if (c == 'n') {
-      out += '\n';
-    } else if (c == 'r') {
-      out += '\r';
-    } else if (c == 't') {
-      out += '\t';
-    } else if (c == 'x' && i + 2 < s.size()) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += c;  // \\ and anything else: the character itself
-    }
-  }
-  return out;
-}
-
 std::string describe(const WatchEvent& e) {
   std::string text = "line " + std::to_string(e.line) + " " + std::string(eventTypeName(e.type));
   if (e.type == WatchEventType::kError) {
@@ -54,22 +30,9 @@ std::string describe(const WatchEvent& e) {
 }
 
 std::vector<std::string> run(const std::string& input) {
-  std::istringstream in(input);
-  std::string line;
-  std::getline(in, line);  // title
-  size_t max_bytes = WatchStreamDecoder::kDefaultMaxLineBytes;
-  std::vector<std::string> reads;
-  while (std::getline(in, line)) {
-    if (line.rfind("max ", 0) == 0) {
-      max_bytes = std::stoul(line.substr(4));
-    } else if (line == ">") {
-      reads.emplace_back();
-    } else if (line.rfind("> ", 0) == 0) {
-      reads.push_back(unescape(line.substr(2)));
-    } else if (!line.empty()) {
-      ADD_FAILURE() << "unexpected input line: " << line;
-    }
-  }
+  testing::ScriptedReads script = testing::parseReads(input);
+  size_t max_bytes = script.maxBytes.value_or(WatchStreamDecoder::kDefaultMaxLineBytes);
+  const std::vector<std::string>& reads = script.reads;
   std::vector<std::string> got;
   WatchStreamDecoder decoder(max_bytes);
   std::string error;

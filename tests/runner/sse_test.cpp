@@ -21,40 +21,6 @@
 namespace tokenstorm::runner {
 namespace {
 
-std::string unescape(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '\\' || i + 1 == s.size()) {
-      out += s[i];
-      continue;
-    }
-    char c = s[++i];
-    switch (c) {
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case '0':
-        out += '\0';
-        break;
-      case 'x':
-        if (i + 2 < s.size()) {
-          out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-          i += 2;
-        }
-        break;
-      default:
-        out += c;  // \\ and anything else: the character itself
-    }
-  }
-  return out;
-}
-
 std::string escape(std::string_view s) {
   std::string out;
   for (char ch : s) {
@@ -89,22 +55,9 @@ std::string escape(std::string_view s) {
 }
 
 std::vector<std::string> run(const std::string& input) {
-  std::istringstream in(input);
-  std::string line;
-  std::getline(in, line);  // title
-  size_t max_bytes = 1 << 20;
-  std::vector<std::string> reads;
-  while (std::getline(in, line)) {
-    if (line.rfind("max ", 0) == 0) {
-      max_bytes = std::stoul(line.substr(4));
-    } else if (line == ">") {
-      reads.emplace_back();
-    } else if (line.rfind("> ", 0) == 0) {
-      reads.push_back(unescape(line.substr(2)));
-    } else if (!line.empty()) {
-      ADD_FAILURE() << "unexpected input line: " << line;
-    }
-  }
+  testing::ScriptedReads script = testing::parseReads(input);
+  size_t max_bytes = script.maxBytes.value_or(1 << 20);
+  const std::vector<std::string>& reads = script.reads;
   std::vector<std::string> got;
   SseParser parser(
       [&](SseEvent& e) {

@@ -96,4 +96,57 @@ void checkCases(const std::string& folder_under_tests_data,
   }
 }
 
+std::string unescape(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\' || i + 1 == s.size()) {
+      out += s[i];
+      continue;
+    }
+    char c = s[++i];
+    switch (c) {
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case '0':
+        out += '\0';
+        break;
+      case 'x':
+        if (i + 2 < s.size()) {
+          out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+          i += 2;
+        }
+        break;
+      default:
+        out += c;  // \\ and anything else: the character itself
+    }
+  }
+  return out;
+}
+
+ScriptedReads parseReads(const std::string& input) {
+  ScriptedReads out;
+  std::istringstream in(input);
+  std::string line;
+  std::getline(in, line);  // title
+  while (std::getline(in, line)) {
+    if (line.rfind("max ", 0) == 0) {
+      out.maxBytes = std::stoul(line.substr(4));
+    } else if (line == ">") {
+      out.reads.emplace_back();
+    } else if (line.rfind("> ", 0) == 0) {
+      out.reads.push_back(unescape(line.substr(2)));
+    } else if (!line.empty()) {
+      ADD_FAILURE() << "unexpected input line: " << line;
+    }
+  }
+  return out;
+}
+
 }  // namespace tokenstorm::testing

@@ -9,8 +9,11 @@
 // TOKENSTORM_SLOW_TESTS is set.
 #pragma once
 
+#include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tokenstorm::testing {
@@ -36,6 +39,16 @@ void rewriteExpected(const CaseFile& c, const std::vector<std::string>& got);
 // TOKENSTORM_REWRITE_CASES=1, writes what it got as the new expectation).
 void checkCases(const std::string& folder_under_tests_data,
                 const std::function<std::vector<std::string>(const std::string& input)>& render);
+
+// Stream cases (SSE, watch bodies) script their input as reads: after the title, one `> TEXT` line per
+// read (`>` alone is an empty read), with \n, \r, \t, \0, \xHH and \\ escapes, and optionally a
+// `max N` line setting a size limit.
+struct ScriptedReads {
+  std::vector<std::string> reads;
+  std::optional<size_t> maxBytes;
+};
+ScriptedReads parseReads(const std::string& input);
+std::string unescape(std::string_view text);
 
 std::string readFile(const std::string& path);
 std::string sourcePath(const std::string& relative);  // path of a file in the source tree
