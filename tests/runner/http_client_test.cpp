@@ -21,6 +21,7 @@ using tcp = asio::ip::tcp;
 struct Reply {
   std::vector<std::string> pieces;
   bool close = false;
+  int gapMs = 1;  // pause between pieces, so that the client reads them separately
 };
 
 class ScriptedServer {
@@ -59,7 +60,7 @@ class ScriptedServer {
         const Reply& reply = replies_[next++];
         for (const auto& piece : reply.pieces) {
           asio::write(socket, asio::buffer(piece), ec);
-          std::this_thread::sleep_for(std::chrono::milliseconds(1));  // separate reads on the client
+          std::this_thread::sleep_for(std::chrono::milliseconds(reply.gapMs));
         }
         if (reply.close) {
           break;
@@ -134,13 +135,16 @@ class HttpClientTest : public ::testing::Test {
 };
 
 TEST_F(HttpClientTest, ContentLengthBodyArrivesInPiecesWithReadTimes) {
-  ScriptedServer server({{{"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nX-A: b\r\n\r\n", "01234", "56789"}}});
+  // 200 ms between the halves: only a client stalled that long could read them together, and then the
+  // times would not be 150 ms apart.
+  Reply reply{{"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nX-A: b\r\n\r\n01234", "56789"}, false, 200};
+  ScriptedServer server({reply});
   auto r = exchange(server).at(0);
   EXPECT_TRUE(r.complete) << r.message;
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "0123456789");
   ASSERT_EQ(r.bodyTimes.size(), 2u);
-  EXPECT_LT(r.bodyTimes[0], r.bodyTimes[1]);
+  EXPECT_GE(r.bodyTimes[1] - r.bodyTimes[0], 150'000'000);  // each piece carries its own read's time
   bool found = false;
   for (const auto& [name, value] : r.headers) {
     found = found || (name == "x-a" && value == "b");  // names arrive in lower case
