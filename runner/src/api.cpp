@@ -61,6 +61,9 @@ std::string dumpJson(const OrderedJson& j) {
 // send `"usage": null` or `"content": null` to mean "not in this chunk".
 class Reader {
  public:
+  explicit Reader(AnswerText text = AnswerText::kCountOnly) : text_(text) {}
+  bool keepText() const { return text_ == AnswerText::kKeep; }
+
   const Json* member(const Json& object, const char* key) const {
     auto it = object.find(key);
     return it == object.end() || it->is_null() ? nullptr : &*it;
@@ -145,6 +148,7 @@ class Reader {
   }
 
   std::optional<std::string> problem_;
+  AnswerText text_;
 };
 
 std::string indexed(std::string_view where, size_t i) {
@@ -155,11 +159,14 @@ int64_t chars(const std::string* s) {
   return s == nullptr ? 0 : static_cast<int64_t>(s->size());
 }
 
-// Answer text: counted, and kept (conversations replay it as the next turn's history).
-void addContent(Delta& d, const std::string* s) {
+// Answer text: counted, and kept when asked for (conversations replay it as the next turn's history; the
+// copy costs ~10% of the event rate, so nobody else pays for it).
+void addContent(Delta& d, const std::string* s, const Reader& r) {
   if (s != nullptr) {
     d.contentChars += static_cast<int64_t>(s->size());
-    d.content += *s;
+    if (r.keepText()) {
+      d.content += *s;
+    }
   }
 }
 
@@ -270,8 +277,8 @@ Usage openaiUsage(const Json& u, Reader& r) {
 // 0.10) and `reasoning` (vLLM since, OpenRouter, Ollama) are two names for one thing; some servers send both
 // with the same text, so they are never added together. A refusal is answer text.
 void readChatMessage(const Json& m, const std::string& where, Delta& d, Reader& r) {
-  addContent(d, r.string(m, "content", where));
-  addContent(d, r.string(m, "refusal", where));
+  addContent(d, r.string(m, "content", where), r);
+  addContent(d, r.string(m, "refusal", where), r);
   const std::string* reasoning_content = r.string(m, "reasoning_content", where);
   const std::string* reasoning = r.string(m, "reasoning", where);
   d.reasoningChars += reasoning_content != nullptr && !reasoning_content->empty() ? chars(reasoning_content)
@@ -316,7 +323,7 @@ void readChoices(const Json& j, bool chat, const char* message_key, bool require
         readChatMessage(*m, Reader::path(where, message_key), d, r);
       }
     } else {
-      addContent(d, required ? r.requiredString(c, "text", where) : r.string(c, "text", where));
+      addContent(d, required ? r.requiredString(c, "text", where) : r.string(c, "text", where), r);
     }
     if (const std::string* finish = r.string(c, "finish_reason", where); finish && !d.finishReason) {
       d.finishReason = normalFinish(*finish);
@@ -324,7 +331,7 @@ void readChoices(const Json& j, bool chat, const char* message_key, bool require
   }
 }
 
-Delta openaiEvent(const SseEvent& event, bool chat) {
+Delta openaiEvent(const SseEvent& event, bool chat, AnswerText text) {
   Delta d;
   std::string_view data = trim(event.data);
   if (data == "[DONE]") {
@@ -349,7 +356,7 @@ Delta openaiEvent(const SseEvent& event, bool chat) {
     d.error = errorFrom(*j);
     return d;
   }
-  Reader r;
+  Reader r(text);
   readChoices(*j, chat, "delta", /*required=*/false, d, r);
   if (const Json* u = r.object(*j, "usage", "")) {
     d.usage = openaiUsage(*u, r);
@@ -380,7 +387,7 @@ std::optional<Json> parseBodyObject(std::string_view body, Delta* d) {
   return parseObject(text, "response body", d);
 }
 
-Delta openaiBody(std::string_view body, bool chat) {
+Delta openaiBody(std::string_view body, bool chat, AnswerText text) {
   Delta d;
   auto j = parseBodyObject(body, &d);
   if (!j) {
@@ -390,7 +397,7 @@ Delta openaiBody(std::string_view body, bool chat) {
     d.error = std::move(e);
     return d;
   }
-  Reader r;
+  Reader r(text);
   readChoices(*j, chat, "message", /*required=*/true, d, r);
   if (const Json* u = r.object(*j, "usage", "")) {
     d.usage = openaiUsage(*u, r);
@@ -441,8 +448,12 @@ class OpenAIChatAdapter final : public ApiAdapter {
     openaiTail(request, body, true);
     return {"/v1/chat/completions", dumpJson(body), {}};
   }
-  Delta parseEvent(const SseEvent& event) const override { return openaiEvent(event, /*chat=*/true); }
-  Delta parseBody(std::string_view body) const override { return openaiBody(body, /*chat=*/true); }
+  Delta parseEvent(const SseEvent& event, AnswerText text) const override {
+    return openaiEvent(event, /*chat=*/true, text);
+  }
+  Delta parseBody(std::string_view body, AnswerText text) const override {
+    return openaiBody(body, /*chat=*/true, text);
+  }
   std::pair<std::string, std::string> authHeader(std::string_view key) const override {
     return {"Authorization", "Bearer " + std::string(key)};
   }
@@ -466,8 +477,12 @@ class OpenAICompletionsAdapter final : public ApiAdapter {
     openaiTail(request, body, false);
     return {"/v1/completions", dumpJson(body), {}};
   }
-  Delta parseEvent(const SseEvent& event) const override { return openaiEvent(event, /*chat=*/false); }
-  Delta parseBody(std::string_view body) const override { return openaiBody(body, /*chat=*/false); }
+  Delta parseEvent(const SseEvent& event, AnswerText text) const override {
+    return openaiEvent(event, /*chat=*/false, text);
+  }
+  Delta parseBody(std::string_view body, AnswerText text) const override {
+    return openaiBody(body, /*chat=*/false, text);
+  }
   std::pair<std::string, std::string> authHeader(std::string_view key) const override {
     return {"Authorization", "Bearer " + std::string(key)};
   }
@@ -501,7 +516,7 @@ void readBlock(const Json& block, const std::string& where, bool whole, Delta& d
     return;
   }
   if (*type == "text") {
-    addContent(d, whole ? r.requiredString(block, "text", where) : r.string(block, "text", where));
+    addContent(d, whole ? r.requiredString(block, "text", where) : r.string(block, "text", where), r);
   } else if (*type == "thinking") {
     d.reasoningChars +=
         chars(whole ? r.requiredString(block, "thinking", where) : r.string(block, "thinking", where));
@@ -513,7 +528,7 @@ void readBlock(const Json& block, const std::string& where, bool whole, Delta& d
   }
 }
 
-Delta anthropicEvent(const SseEvent& event) {
+Delta anthropicEvent(const SseEvent& event, AnswerText text) {
   Delta d;
   std::string_view data = trim(event.data);
   if (data.empty()) {
@@ -526,7 +541,7 @@ Delta anthropicEvent(const SseEvent& event) {
     }
     return d;
   }
-  Reader r;
+  Reader r(text);
   // The data's own type is authoritative; the SSE event name (always the same in practice) stands in for a
   // payload that has none.
   const std::string* type_field = r.string(*j, "type", "");
@@ -556,7 +571,7 @@ Delta anthropicEvent(const SseEvent& event) {
       if (kind == nullptr) {
         // reported
       } else if (*kind == "text_delta") {
-        addContent(d, r.requiredString(*delta, "text", "delta"));
+        addContent(d, r.requiredString(*delta, "text", "delta"), r);
       } else if (*kind == "thinking_delta") {
         d.reasoningChars += chars(r.requiredString(*delta, "thinking", "delta"));
       } else if (*kind == "input_json_delta") {
@@ -581,7 +596,7 @@ Delta anthropicEvent(const SseEvent& event) {
   return settle(std::move(d), r);
 }
 
-Delta anthropicBody(std::string_view body) {
+Delta anthropicBody(std::string_view body, AnswerText text) {
   Delta d;
   auto j = parseBodyObject(body, &d);
   if (!j) {
@@ -591,7 +606,7 @@ Delta anthropicBody(std::string_view body) {
     d.error = std::move(e);
     return d;
   }
-  Reader r;
+  Reader r(text);
   if (const Json* content = r.requiredArray(*j, "content", "")) {
     for (size_t i = 0; i < content->size(); ++i) {
       const Json& block = (*content)[i];
@@ -642,8 +657,10 @@ class AnthropicMessagesAdapter final : public ApiAdapter {
     body["stream"] = request.stream;
     return {"/v1/messages", dumpJson(body), {{"anthropic-version", kAnthropicVersion}}};
   }
-  Delta parseEvent(const SseEvent& event) const override { return anthropicEvent(event); }
-  Delta parseBody(std::string_view body) const override { return anthropicBody(body); }
+  Delta parseEvent(const SseEvent& event, AnswerText text) const override {
+    return anthropicEvent(event, text);
+  }
+  Delta parseBody(std::string_view body, AnswerText text) const override { return anthropicBody(body, text); }
   std::pair<std::string, std::string> authHeader(std::string_view key) const override {
     return {"x-api-key", std::string(key)};
   }

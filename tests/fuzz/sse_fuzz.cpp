@@ -103,13 +103,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (auto api : {core::Api::OpenAIChat, core::Api::OpenAICompletions, core::Api::AnthropicMessages}) {
     const runner::ApiAdapter& adapter = runner::adapterFor(api);
     for (const auto& e : whole.events) {
-      runner::Delta d = adapter.parseEvent(e);
+      runner::Delta d = adapter.parseEvent(e, runner::AnswerText::kKeep);
       if (d.contentChars < 0 || d.reasoningChars < 0 || d.toolCallChars < 0 ||
           (d.protocolError && (d.carriesOutput() || d.usage || d.error || d.done))) {
         __builtin_trap();  // negative sizes, or a protocol error that still claims to say something
       }
     }
-    (void)adapter.parseBody(text);
+    (void)adapter.parseBody(text, runner::AnswerText::kKeep);
   }
   return 0;
 }

@@ -128,7 +128,8 @@ std::vector<std::string> run(const std::string& input) {
     got.push_back("body " + parts.body);
   } else if (verb == "events") {
     SseParser parser([&](SseEvent& e) {
-      got.push_back((e.event.empty() ? "" : e.event + ": ") + render(adapter.parseEvent(e)));
+      got.push_back((e.event.empty() ? "" : e.event + ": ") +
+                    render(adapter.parseEvent(e, AnswerText::kCountOnly)));
     });
     std::string error;
     if (!parser.feed(rest, 1, &error)) {
@@ -138,7 +139,7 @@ std::vector<std::string> run(const std::string& input) {
       got.push_back("cut");
     }
   } else if (verb == "body") {
-    got.push_back(render(adapter.parseBody(rest)));
+    got.push_back(render(adapter.parseBody(rest, AnswerText::kCountOnly)));
   } else {
     ADD_FAILURE() << "unknown verb: " << verb;
   }
@@ -255,7 +256,7 @@ TEST(ApiSimulatorTest, StreamsReadBackToTheTextAndUsageTheSimulatorSent) {
         wire += encoder.finish(finish, usage);
 
         Totals totals;
-        SseParser parser([&](SseEvent& e) { totals.add(adapter.parseEvent(e)); });
+        SseParser parser([&](SseEvent& e) { totals.add(adapter.parseEvent(e, AnswerText::kCountOnly)); });
         std::string error;
         ASSERT_TRUE(parser.feed(wire, 1, &error)) << error;
         EXPECT_FALSE(parser.finish());
@@ -286,7 +287,7 @@ TEST(ApiSimulatorTest, AnErrorInsideTheStreamIsAnApiError) {
     sim::StreamEncoder encoder(std::get<sim::SimRequest>(parsed), "1", 0);
     std::string wire = encoder.start({}) + encoder.delta("a", false, {}) + encoder.errorEvent("boom \"x\"");
     Totals totals;
-    SseParser parser([&](SseEvent& e) { totals.add(adapter.parseEvent(e)); });
+    SseParser parser([&](SseEvent& e) { totals.add(adapter.parseEvent(e, AnswerText::kCountOnly)); });
     ASSERT_TRUE(parser.feed(wire, 1, nullptr));
     ASSERT_TRUE(totals.error.has_value());
     EXPECT_EQ(totals.error->message, "boom \"x\"");
@@ -304,9 +305,14 @@ TEST(ApiSimulatorTest, WholeBodiesReadBackToTheTextAndUsageTheSimulatorSent) {
     sim::Usage usage{request.promptTokens, 6, 1, 2};
     std::string body =
         sim::fullResponse(request, "1", 0, "four words of text", "some thought", sim::Finish::Length, usage);
-    Delta d = adapter.parseBody(body);
+    Delta d = adapter.parseBody(body, AnswerText::kKeep);
     EXPECT_FALSE(d.protocolError.has_value()) << *d.protocolError;
     EXPECT_EQ(d.contentChars, 18);
+    EXPECT_EQ(d.content, "four words of text");
+    // Counting only: the same figures, without the copy of the text.
+    Delta counted = adapter.parseBody(body, AnswerText::kCountOnly);
+    EXPECT_EQ(counted.contentChars, 18);
+    EXPECT_EQ(counted.content, "");
     EXPECT_EQ(d.reasoningChars, api == core::Api::OpenAICompletions ? 0 : 12);
     ASSERT_TRUE(d.usage.has_value());
     EXPECT_EQ(d.usage->promptTokens, request.promptTokens);
@@ -316,7 +322,7 @@ TEST(ApiSimulatorTest, WholeBodiesReadBackToTheTextAndUsageTheSimulatorSent) {
     EXPECT_TRUE(d.done);
 
     sim::ProtocolError e{429, "rate_limit_error", "slow down", ""};
-    Delta err = adapter.parseBody(sim::errorBody(simKind(api), e));
+    Delta err = adapter.parseBody(sim::errorBody(simKind(api), e), AnswerText::kCountOnly);
     ASSERT_TRUE(err.error.has_value());
     EXPECT_EQ(err.error->type, "rate_limit_error");
     EXPECT_EQ(err.error->message, "slow down");
@@ -371,10 +377,10 @@ TEST(ApiAdapterTest, HostilePayloadsGiveProtocolErrorsNotCrashes) {
       SseEvent e;
       e.data = p;
       Delta d;
-      ASSERT_NO_THROW(d = adapterFor(api).parseEvent(e));
+      ASSERT_NO_THROW(d = adapterFor(api).parseEvent(e, AnswerText::kKeep));
       EXPECT_TRUE(d.protocolError.has_value()) << p.substr(0, 40);
       EXPECT_FALSE(d.carriesOutput());
-      ASSERT_NO_THROW(d = adapterFor(api).parseBody(p));
+      ASSERT_NO_THROW(d = adapterFor(api).parseBody(p, AnswerText::kKeep));
       EXPECT_TRUE(d.protocolError.has_value()) << p.substr(0, 40);
     }
   }
