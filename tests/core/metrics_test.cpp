@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "support/fixtures.h"
 #include "tokenstorm/core/loadtest_io.h"
 #include "tokenstorm/core/report.h"
 #include "tokenstorm/core/validate.h"
@@ -17,30 +18,13 @@ constexpr int64_t kS = 1'000'000'000;
 constexpr MonoNanos kStart = 1'000 * kS;  // the test start on the monotonic clock
 
 // Two classes, two stages, a warm-up, pricing and thresholds of every kind of scope.
-constexpr const char* kSpec = R"(apiVersion: tokenstorm.dev/v1alpha1
-kind: LoadTest
-metadata: {name: metrics}
-spec:
-  target:
-    endpoints: [{name: sim, url: "sim://", model: sim-llama}]
-  workload:
-    classes:
-      - {name: chat, prompt: {synthetic: {inputTokens: {fixed: 100}}}, maxOutputTokens: {fixed: 50}}
-      - {name: long, prompt: {synthetic: {inputTokens: {fixed: 1000}}}, maxOutputTokens: {fixed: 200}}
-  load:
-    stages:
-      - {name: low, duration: 10s, rate: 10, hold: true}
-      - {name: high, duration: 10s, rate: 20, hold: true}
-    warmup: 2s
-  budget:
-    maxCost: "10.00"
-    pricing: {input: "0.20", output: "0.60", cachedInput: "0.05"}
-  thresholds:
+const std::string kSpec =
+    testing::twoStageLoadTest("metrics", R"({input: "0.20", output: "0.60", cachedInput: "0.05"})",
+                              R"(
     - {metric: ttft, stat: p95, max: 500ms}
     - {metric: e2e, stat: p99, max: 2s, class: chat}
     - {metric: ttft, stat: p50, max: 300ms, stage: high, class: long}
-    - {metric: errorRate, max: 0.1}
-)";
+    - {metric: errorRate, max: 0.1})");
 
 LoadTest parsed(const std::string& text) {
   LoadResult r = parseLoadTests(text);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/fixtures.h"
 #include "tokenstorm/core/loadtest_io.h"
 #include "tokenstorm/core/validate.h"
 
@@ -15,26 +16,7 @@ constexpr MonoNanos kStart = 500 * kS;
 
 // Two 10 s stages after a 2 s warm-up; `thresholds` is spliced in as the spec's thresholds list.
 std::string specText(const std::string& thresholds) {
-  return R"(apiVersion: tokenstorm.dev/v1alpha1
-kind: LoadTest
-metadata: {name: report}
-spec:
-  target:
-    endpoints: [{name: sim, url: "sim://", model: sim-llama}]
-  workload:
-    classes:
-      - {name: chat, prompt: {synthetic: {inputTokens: {fixed: 100}}}, maxOutputTokens: {fixed: 50}}
-      - {name: long, prompt: {synthetic: {inputTokens: {fixed: 1000}}}, maxOutputTokens: {fixed: 200}}
-  load:
-    stages:
-      - {name: low, duration: 10s, rate: 10, hold: true}
-      - {name: high, duration: 10s, rate: 20, hold: true}
-    warmup: 2s
-  budget:
-    maxCost: "10.00"
-    pricing: {input: "0.20", output: "0.60"}
-  thresholds: )" +
-         thresholds + "\n";
+  return testing::twoStageLoadTest("report", R"({input: "0.20", output: "0.60"})", thresholds);
 }
 
 LoadTestSpec parsedSpec(const std::string& thresholds) {
