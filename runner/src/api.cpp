@@ -437,55 +437,44 @@ void openaiTail(const GenerationRequest& request, OrderedJson& body, bool chat) 
   }
 }
 
-class OpenAIChatAdapter final : public ApiAdapter {
+// Chat completions (`messages`) and the legacy completions API (one `prompt`) differ only in the request's
+// prompt field, the path, and where an answer's text sits.
+class OpenAIAdapter final : public ApiAdapter {
  public:
-  // ApiAdapter
-  core::Api api() const override { return core::Api::OpenAIChat; }
-  HttpRequestParts build(const GenerationRequest& request) const override {
-    OrderedJson body;
-    body["model"] = request.model;
-    body["messages"] = openaiMessages(request);
-    openaiTail(request, body, true);
-    return {"/v1/chat/completions", dumpJson(body), {}};
-  }
-  Delta parseEvent(const SseEvent& event, AnswerText text) const override {
-    return openaiEvent(event, /*chat=*/true, text);
-  }
-  Delta parseBody(std::string_view body, AnswerText text) const override {
-    return openaiBody(body, /*chat=*/true, text);
-  }
-  std::pair<std::string, std::string> authHeader(std::string_view key) const override {
-    return {"Authorization", "Bearer " + std::string(key)};
-  }
-};
+  explicit OpenAIAdapter(bool chat) : chat_(chat) {}
 
-class OpenAICompletionsAdapter final : public ApiAdapter {
- public:
   // ApiAdapter
-  core::Api api() const override { return core::Api::OpenAICompletions; }
+  core::Api api() const override { return chat_ ? core::Api::OpenAIChat : core::Api::OpenAICompletions; }
   HttpRequestParts build(const GenerationRequest& request) const override {
-    // One prompt: the messages' contents, in order, one per line (the simulator joins them the same way).
-    std::string prompt;
-    for (const auto& m : request.messages) {
-      if (!m.content.empty()) {
-        prompt += (prompt.empty() ? "" : "\n") + m.content;
-      }
-    }
     OrderedJson body;
     body["model"] = request.model;
-    body["prompt"] = prompt;
-    openaiTail(request, body, false);
-    return {"/v1/completions", dumpJson(body), {}};
+    if (chat_) {
+      body["messages"] = openaiMessages(request);
+    } else {
+      // One prompt: the messages' contents, in order, one per line (the simulator joins them the same way).
+      std::string prompt;
+      for (const auto& m : request.messages) {
+        if (!m.content.empty()) {
+          prompt += (prompt.empty() ? "" : "\n") + m.content;
+        }
+      }
+      body["prompt"] = prompt;
+    }
+    openaiTail(request, body, chat_);
+    return {chat_ ? "/v1/chat/completions" : "/v1/completions", dumpJson(body), {}};
   }
   Delta parseEvent(const SseEvent& event, AnswerText text) const override {
-    return openaiEvent(event, /*chat=*/false, text);
+    return openaiEvent(event, chat_, text);
   }
   Delta parseBody(std::string_view body, AnswerText text) const override {
-    return openaiBody(body, /*chat=*/false, text);
+    return openaiBody(body, chat_, text);
   }
   std::pair<std::string, std::string> authHeader(std::string_view key) const override {
     return {"Authorization", "Bearer " + std::string(key)};
   }
+
+ private:
+  bool chat_;
 };
 
 // --- Anthropic ----------------------------------------------------------------------------------------
@@ -669,8 +658,8 @@ class AnthropicMessagesAdapter final : public ApiAdapter {
 }  // namespace
 
 const ApiAdapter& adapterFor(core::Api api) {
-  static const OpenAIChatAdapter chat;
-  static const OpenAICompletionsAdapter completions;
+  static const OpenAIAdapter chat(/*chat=*/true);
+  static const OpenAIAdapter completions(/*chat=*/false);
   static const AnthropicMessagesAdapter messages;
   switch (api) {
     case core::Api::OpenAIChat:
