@@ -1,0 +1,80 @@
+#include "tokenstorm/kube/base64.h"
+
+#include <cstdint>
+
+namespace tokenstorm::kube {
+
+namespace {
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}
+
+std::string encodeBase64(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  auto at = [&](size_t k) { return static_cast<uint32_t>(static_cast<uint8_t>(bytes[k])); };
+  for (; i + 2 < bytes.size(); i += 3) {
+    uint32_t n = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
+    for (int shift = 18; shift >= 0; shift -= 6) {
+      out.push_back(kAlphabet[(n >> shift) & 63]);
+    }
+  }
+  if (size_t left = bytes.size() - i; left > 0) {
+    uint32_t n = at(i) << 16;
+    if (left == 2) {
+      n |= at(i + 1) << 8;
+    }
+    out.push_back(kAlphabet[(n >> 18) & 63]);
+    out.push_back(kAlphabet[(n >> 12) & 63]);
+    out.push_back(left == 2 ? kAlphabet[(n >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+std::optional<std::string> decodeBase64(std::string_view text) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z')
+      return c - 'A';
+    if (c >= 'a' && c <= 'z')
+      return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+      return c - '0' + 52;
+    if (c == '+')
+      return 62;
+    if (c == '/')
+      return 63;
+    return -1;
+  };
+  std::string out;
+  uint32_t bits = 0;
+  int count = 0;
+  size_t padding = 0;
+  size_t symbols = 0;
+  for (char c : text) {
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
+      continue;
+    }
+    if (c == '=') {
+      ++padding;
+      continue;
+    }
+    int v = value(c);
+    if (v < 0 || padding > 0) {
+      return std::nullopt;  // a foreign byte, or data after padding
+    }
+    ++symbols;
+    bits = (bits << 6) | static_cast<uint32_t>(v);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      out.push_back(static_cast<char>((bits >> count) & 0xFF));
+    }
+  }
+  if (symbols % 4 == 1 || padding > 2 || (padding > 0 && (symbols + padding) % 4 != 0)) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+}  // namespace tokenstorm::kube
