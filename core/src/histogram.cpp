@@ -1,5 +1,7 @@
 #include "tokenstorm/core/histogram.h"
 
+#include "tokenstorm/core/base64.h"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -24,90 +26,6 @@ void setError(std::string* error, std::string message) {
   if (error != nullptr) {
     *error = std::move(message);
   }
-}
-
-// ---- base64 (RFC 4648, standard alphabet, padded) ----
-constexpr std::string_view kBase64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string toBase64(const std::string& bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    uint32_t n = static_cast<uint32_t>(static_cast<uint8_t>(bytes[i])) << 16 |
-                 static_cast<uint32_t>(static_cast<uint8_t>(bytes[i + 1])) << 8 |
-                 static_cast<uint8_t>(bytes[i + 2]);
-    out += kBase64[n >> 18 & 63];
-    out += kBase64[n >> 12 & 63];
-    out += kBase64[n >> 6 & 63];
-    out += kBase64[n & 63];
-  }
-  size_t rest = bytes.size() - i;
-  if (rest > 0) {
-    uint32_t n = static_cast<uint32_t>(static_cast<uint8_t>(bytes[i])) << 16;
-    if (rest == 2) {
-      n |= static_cast<uint32_t>(static_cast<uint8_t>(bytes[i + 1])) << 8;
-    }
-    out += kBase64[n >> 18 & 63];
-    out += kBase64[n >> 12 & 63];
-    out += rest == 2 ? kBase64[n >> 6 & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-int base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') {
-    return c - 'A';
-  }
-  if (c >= 'a' && c <= 'z') {
-    return c - 'a' + 26;
-  }
-  if (c >= '0' && c <= '9') {
-    return c - '0' + 52;
-  }
-  if (c == '+') {
-    return 62;
-  }
-  if (c == '/') {
-    return 63;
-  }
-  return -1;
-}
-
-std::optional<std::string> fromBase64(std::string_view text, std::string* error) {
-  if (text.empty() || text.size() % 4 != 0) {
-    setError(error, "is not base64 (its length " + std::to_string(text.size()) +
-                        " is not a positive multiple of 4)");
-    return std::nullopt;
-  }
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (size_t i = 0; i < text.size(); i += 4) {
-    bool last = i + 4 == text.size();
-    int pad = 0;
-    uint32_t n = 0;
-    for (size_t k = 0; k < 4; ++k) {
-      char c = text[i + k];
-      int v = base64Value(c);
-      if (c == '=' && last && k >= 2 && (k == 3 || text[i + 3] == '=')) {
-        ++pad;
-        v = 0;
-      } else if (v < 0 || pad > 0) {
-        setError(error, "is not base64 (unexpected character at offset " + std::to_string(i + k) + ")");
-        return std::nullopt;
-      }
-      n = n << 6 | static_cast<uint32_t>(v);
-    }
-    out += static_cast<char>(n >> 16 & 0xFF);
-    if (pad < 2) {
-      out += static_cast<char>(n >> 8 & 0xFF);
-    }
-    if (pad < 1) {
-      out += static_cast<char>(n & 0xFF);
-    }
-  }
-  return out;
 }
 
 // ---- LEB128 ----
@@ -379,11 +297,11 @@ std::string Histogram::encode() const {
     putVarint(bytes, static_cast<UInt128>(n));
     next = index + 1;
   });
-  return toBase64(bytes);
+  return encodeBase64(bytes);
 }
 
 std::optional<Histogram> Histogram::decode(std::string_view text, std::string* error) {
-  auto bytes = fromBase64(text, error);
+  auto bytes = decodeBase64(text, error);
   if (!bytes) {
     return std::nullopt;
   }

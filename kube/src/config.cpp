@@ -1,6 +1,6 @@
 #include "tokenstorm/kube/config.h"
 
-#include "tokenstorm/kube/base64.h"
+#include "tokenstorm/core/base64.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -169,7 +169,7 @@ Expected<std::string> dataOrFile(const Entry& e, const char* data_key, const cha
     return fail(data.error());
   }
   if (!data->empty()) {
-    auto decoded = decodeBase64(*data);
+    auto decoded = core::decodeBase64(*data);
     if (!decoded) {
       return error(e.file, e.field + "." + data_key, "not base64");
     }

@@ -1,6 +1,6 @@
 #include "tokenstorm/kube/credentials.h"
 
-#include "tokenstorm/kube/base64.h"
+#include "tokenstorm/core/base64.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -225,7 +225,8 @@ std::string ExecAuth::execInfo() const {
   nlohmann::json info = {
       {"apiVersion", exec_.apiVersion}, {"kind", "ExecCredential"}, {"spec", {{"interactive", false}}}};
   if (exec_.provideClusterInfo) {
-    info["spec"]["cluster"] = {{"server", server_}, {"certificate-authority-data", encodeBase64(ca_pem_)}};
+    info["spec"]["cluster"] = {{"server", server_},
+                               {"certificate-authority-data", core::encodeBase64(ca_pem_)}};
   }
   return info.dump();
 }

@@ -1,8 +1,8 @@
-#include "tokenstorm/kube/base64.h"
+#include "tokenstorm/core/base64.h"
 
 #include <gtest/gtest.h>
 
-namespace tokenstorm::kube {
+namespace tokenstorm::core {
 namespace {
 
 TEST(Base64Test, StrictDecoding) {
@@ -29,4 +29,4 @@ TEST(Base64Test, EncodeRoundTrips) {
 }
 
 }  // namespace
-}  // namespace tokenstorm::kube
+}  // namespace tokenstorm::core

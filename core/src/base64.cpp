@@ -1,8 +1,8 @@
-#include "tokenstorm/kube/base64.h"
+#include "tokenstorm/core/base64.h"
 
 #include <cstdint>
 
-namespace tokenstorm::kube {
+namespace tokenstorm::core {
 
 namespace {
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -32,26 +32,21 @@ std::string encodeBase64(std::string_view bytes) {
   return out;
 }
 
-std::optional<std::string> decodeBase64(std::string_view text) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z')
-      return c - 'A';
-    if (c >= 'a' && c <= 'z')
-      return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-      return c - '0' + 52;
-    if (c == '+')
-      return 62;
-    if (c == '/')
-      return 63;
-    return -1;
+std::optional<std::string> decodeBase64(std::string_view text, std::string* error) {
+  auto fail = [&](const std::string& why) -> std::optional<std::string> {
+    if (error != nullptr) {
+      *error = "is not base64 (" + why + ")";
+    }
+    return std::nullopt;
   };
   std::string out;
+  out.reserve(text.size() / 4 * 3);
   uint32_t bits = 0;
   int count = 0;
   size_t padding = 0;
   size_t symbols = 0;
-  for (char c : text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
     if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
       continue;
     }
@@ -59,9 +54,20 @@ std::optional<std::string> decodeBase64(std::string_view text) {
       ++padding;
       continue;
     }
-    int v = value(c);
-    if (v < 0 || padding > 0) {
-      return std::nullopt;  // a foreign byte, or data after padding
+    int v = -1;
+    if (c >= 'A' && c <= 'Z') {
+      v = c - 'A';
+    } else if (c >= 'a' && c <= 'z') {
+      v = c - 'a' + 26;
+    } else if (c >= '0' && c <= '9') {
+      v = c - '0' + 52;
+    } else if (c == '+') {
+      v = 62;
+    } else if (c == '/') {
+      v = 63;
+    }
+    if (v < 0 || padding > 0) {  // a foreign byte, or data after padding
+      return fail("unexpected character at offset " + std::to_string(i));
     }
     ++symbols;
     bits = (bits << 6) | static_cast<uint32_t>(v);
@@ -71,10 +77,13 @@ std::optional<std::string> decodeBase64(std::string_view text) {
       out.push_back(static_cast<char>((bits >> count) & 0xFF));
     }
   }
-  if (symbols % 4 == 1 || padding > 2 || (padding > 0 && (symbols + padding) % 4 != 0)) {
-    return std::nullopt;
+  if (symbols % 4 == 1) {
+    return fail("a final group of one symbol holds no byte");
+  }
+  if (padding > 2 || (padding > 0 && (symbols + padding) % 4 != 0)) {
+    return fail("wrong padding");
   }
   return out;
 }
 
-}  // namespace tokenstorm::kube
+}  // namespace tokenstorm::core
