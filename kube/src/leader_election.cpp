@@ -184,12 +184,15 @@ void LeaderElector::stop() {
   if (!leading_) {
     return;
   }
-  if (auto lease = election_.release(clock_.wallNow())) {
-    client_.update(resources::kLeases, election_.config().ns, *lease);
-  }
+  // Stop leading first, release second: once the Lease is released another candidate may start at once,
+  // so this one's work must already have stopped (client-go cancels the leader's context before
+  // release()).
   leading_ = false;
   if (callbacks_.onStoppedLeading) {
     callbacks_.onStoppedLeading();
+  }
+  if (auto lease = election_.release(clock_.wallNow())) {
+    client_.update(resources::kLeases, election_.config().ns, *lease);
   }
 }
 

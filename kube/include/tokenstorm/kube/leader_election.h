@@ -103,7 +103,7 @@ class LeaderElector {
   // One attempt: read the Lease, write what decide() says, fire callbacks on changes. Returns leading.
   bool step();
   void start();
-  void stop();  // joins the thread, releases the Lease when leading, calls onStoppedLeading
+  void stop();  // joins the thread; when leading, calls onStoppedLeading, then releases the Lease
   bool leading() const { return leading_.load(); }
 
  private:
