@@ -182,6 +182,33 @@ run finalizer-remove k patch lt ci-gate --type json -p '[{"op":"remove","path":"
 step=wait-for-delete
 wait "$waiter" || { cp "$tmp/wait.out" "$tmp/out"; fail "kubectl wait --for=delete did not return"; }
 
+# A Job runs as local processes (the process kubelet); `kubectl logs` reads what they printed.
+cat >"$tmp/job.yaml" <<'YAML'
+apiVersion: batch/v1
+kind: Job
+metadata: {name: hello}
+spec:
+  completionMode: Indexed
+  completions: 2
+  parallelism: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - {name: main, image: ignored, command: [sh, -c, 'echo "hello from index $JOB_COMPLETION_INDEX"']}
+YAML
+run job-apply k apply -f "$tmp/job.yaml"
+run job-complete k wait --for=condition=Complete job/hello --timeout=30s
+run job-get k get job hello
+expect "hello +Complete +2/2"
+run job-pods k get pods -l job-name=hello -o name
+pod=$(grep -- '-0-' "$tmp/out" | head -1)
+run job-logs k logs "$pod"
+expect "^hello from index 0$"
+run job-delete k delete job hello --cascade=foreground
+run job-pods-gone k get pods -l job-name=hello
+expect "No resources found"
+
 # Removing the CRD removes the type and its objects.
 run delete-crds k delete -k crds/
 expect 'customresourcedefinition.apiextensions.k8s.io "loadtests.tokenstorm.dev" deleted'

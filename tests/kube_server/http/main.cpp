@@ -112,6 +112,12 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   const core::Clock& clock = core::RealClock::instance();
+  // The kubelet keeps its pods (and their logs, served as pods/log) under the data directory.
+  kts::ControllerOptions controller_options;
+  controller_options.dataDir = options.dataDir.empty()
+                                   ? (std::filesystem::temp_directory_path() / "kube-test-server").string()
+                                   : options.dataDir;
+  options.podsDir = (std::filesystem::path(controller_options.dataDir) / "pods").string();
   kts::ApiStore store(clock);
   kts::Server server(store, clock, options);
   std::string error;
@@ -122,10 +128,6 @@ int main(int argc, char** argv) {
 
   // controllers start here: the Job controller and the process kubelet (tests/kube_server/controllers)
   // take the store (and the server's URL and CA for the pods' kubeconfig), and stop before the server.
-  kts::ControllerOptions controller_options;
-  controller_options.dataDir = options.dataDir.empty()
-                                   ? (std::filesystem::temp_directory_path() / "kube-test-server").string()
-                                   : options.dataDir;
   controller_options.serverUrl = server.url();
   if (const kts::CertificateAuthority* ca = server.certificateAuthority()) {
     controller_options.caPem = ca->certPem();

@@ -77,7 +77,8 @@ bool isPublicPath(const std::string& path);
 
 class Router {
  public:
-  Router(ApiStore& store, const core::Clock& clock, std::string server_address);
+  // `pods_dir`: the process kubelet's pod directories, for pods/log ("" when there is no kubelet).
+  Router(ApiStore& store, const core::Clock& clock, std::string server_address, std::string pods_dir = "");
 
   Routed route(const HttpRequestView& request) const;
 
@@ -87,10 +88,15 @@ class Router {
  private:
   Routed routeResource(const HttpRequestView& request, const ParsedTarget& target, const std::string& group,
                        const std::string& version, size_t rest_begin) const;
+  // GET pods/NAME/log: the container's output as the kubelet wrote it (container, previous, tailLines,
+  // limitBytes; follow is answered with what there is so far).
+  Routed podLog(const ParsedTarget& target, const ResourceType& pods, const std::string& ns,
+                const std::string& name) const;
 
   ApiStore& store_;
   const core::Clock& clock_;
   std::string serverAddress_;
+  std::string podsDir_;
 };
 
 }  // namespace tokenstorm::kts

@@ -217,7 +217,7 @@ bool Server::start(std::string* error) {
   }
   d.boundPort = d.acceptor.local_endpoint().port();
   std::string host = address.is_v6() ? "[" + d.options.host + "]" : d.options.host;
-  d.router.emplace(d.store, d.clock, host + ":" + std::to_string(d.boundPort));
+  d.router.emplace(d.store, d.clock, host + ":" + std::to_string(d.boundPort), d.options.podsDir);
   d.started = true;
   d.acceptThread = std::thread([&d] { d.acceptLoop(); });
   d.reaperThread = std::thread([&d] { d.reaperLoop(); });

@@ -38,6 +38,9 @@ struct ServerOptions {
   std::chrono::seconds ioTimeout{30};      // reading a request once it started, writing a response
   size_t maxHeaderBytes = 64 * 1024;
   size_t maxBodyBytes = 16 * 1024 * 1024;
+  // Where the process kubelet keeps its pods (<uid>/logs/<container>/<restartCount>.log): serves the
+  // pods/log subresource (`kubectl logs`). Empty: pods/log answers 404.
+  std::string podsDir;
 };
 
 struct KubeconfigOptions {

@@ -81,8 +81,8 @@ std::string podStatus(const json& pod) {
       std::string terminated = str(cs, "/state/terminated/reason");
       if (!waiting.empty()) {
         reason = waiting;
-      } else if (!terminated.empty() && reason != "Succeeded" && reason != "Failed") {
-        reason = terminated;
+      } else if (!terminated.empty()) {
+        reason = terminated;  // kubectl's printer: "Completed" / "Error" / "OOMKilled" over the phase
       }
     }
   }

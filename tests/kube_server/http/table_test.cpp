@@ -112,6 +112,22 @@ TEST_F(TableTest, PodColumns) {
   ASSERT_EQ(table["rows"].size(), 1u);
   EXPECT_EQ(table["rows"][0]["cells"][1], "0/1");
   EXPECT_EQ(table["rows"][0]["cells"][2], "Pending");
+
+  // As kubectl prints them: a finished container's reason over the phase.
+  json stored = json::parse(call("GET", "/api/v1/namespaces/default/pods/p").body);
+  for (auto [phase, reason, exit_code] :
+       {std::tuple{"Succeeded", "Completed", 0}, std::tuple{"Failed", "OOMKilled", 137}}) {
+    stored = json::parse(call("GET", "/api/v1/namespaces/default/pods/p").body);
+    stored["status"]["phase"] = phase;
+    stored["status"]["containerStatuses"] = {
+        {{"name", "c"},
+         {"ready", false},
+         {"restartCount", 0},
+         {"state", {{"terminated", {{"reason", reason}, {"exitCode", exit_code}}}}}}};
+    ASSERT_EQ(call("PUT", "/api/v1/namespaces/default/pods/p/status", stored.dump()).status, 200);
+    table = json::parse(call("GET", "/api/v1/namespaces/default/pods", "", {{"Accept", kTableAccept}}).body);
+    EXPECT_EQ(table["rows"][0]["cells"][2], reason) << phase;
+  }
 }
 
 }  // namespace
