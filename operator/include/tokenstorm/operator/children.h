@@ -1,0 +1,92 @@
+// The objects the operator creates for a LoadTest (docs/operator.md, "Objects per LoadTest"), as
+// Kubernetes JSON: the plan ConfigMap, one shard ConfigMap per runner, the Indexed runner Job, and at the
+// end the report ConfigMap.
+//
+// Pure builders: input is a validated LoadTest (its metadata name, namespace, uid and generation are
+// used) and the operator's options; nothing is read from the environment, a file or a Secret. API keys
+// reach runner pods only as `secretKeyRef` environment variables, so no key can appear in anything built
+// here (children_test.cpp checks it with keys planted in the process environment and in a file).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tokenstorm/core/loadtest.h"
+#include "tokenstorm/core/units.h"
+
+namespace tokenstorm::op {
+
+// Labels on every child (and on runner pods, through the Job's template).
+inline constexpr const char* kManagedByLabel = "app.kubernetes.io/managed-by";
+inline constexpr const char* kManagedByValue = "tokenstorm";
+inline constexpr const char* kLoadTestLabel = "tokenstorm.dev/loadtest";
+inline constexpr const char* kRoleLabel = "tokenstorm.dev/role";
+
+// Keys of the ConfigMaps' data (docs/operator.md).
+inline constexpr const char* kPlanKey = "loadtest.json";
+inline constexpr const char* kRunnersKey = "runners";
+inline constexpr const char* kStartAtKey = "startAt";
+inline constexpr const char* kReadyKey = "ready";
+inline constexpr const char* kSnapshotKey = "snapshot.json";
+inline constexpr const char* kOutcomeKey = "outcome.json";
+inline constexpr const char* kReportKey = "report.json";
+inline constexpr const char* kJunitKey = "junit.xml";
+
+// Environment of a runner container.
+inline constexpr const char* kPlanEnv = "TOKENSTORM_PLAN";
+inline constexpr const char* kNamespaceEnv = "TOKENSTORM_NAMESPACE";
+inline constexpr const char* kPodEnv = "TOKENSTORM_POD";
+inline constexpr const char* kApiKeyEnvPrefix = "TOKENSTORM_API_KEY_";  // + endpoint index
+inline constexpr const char* kCaFileEnvPrefix = "TOKENSTORM_CA_FILE_";  // + endpoint index
+inline constexpr const char* kCaMountRoot = "/etc/tokenstorm/ca";       // /<index>/ca.crt
+
+struct OperatorOptions {
+  std::string image;                                // the operator's own image: runners use it by default
+  std::optional<core::PullPolicy> imagePullPolicy;  // when spec.runners does not say
+  std::string runnerServiceAccount = "tokenstorm-runner";
+  // startAt = the moment every runner is ready + startLead: time for each runner to see the plan change.
+  core::Duration startLead = core::Duration::fromSeconds(2);
+  // activeDeadlineSeconds = maxDuration (else the plan's length) + startLead + this margin, which covers
+  // scheduling, image pulls and the final flush. The operator stops a test at maxDuration itself; the
+  // Job's deadline is the backstop when the operator is down.
+  core::Duration deadlineGrace = core::Duration::fromSeconds(300);
+  int64_t terminationGracePeriodSeconds = 30;
+  // Status patches of one LoadTest at most this often, unless the phase changes (decide.h).
+  core::Duration statusInterval = core::Duration::fromSeconds(5);
+};
+
+std::string planName(std::string_view loadtest);
+std::string shardName(std::string_view loadtest, int64_t index);
+std::string jobName(std::string_view loadtest);
+std::string reportName(std::string_view loadtest);
+
+// {managed-by, loadtest, role}.
+nlohmann::json childLabels(std::string_view loadtest, std::string_view role);
+// The controller ownerReference to the LoadTest (controller and blockOwnerDeletion set).
+nlohmann::json ownerReference(const core::LoadTest& test);
+
+// loadtest.json: apiVersion, kind, metadata {name, namespace, uid, generation} and spec, as validated;
+// with `resolved_pricing` (read by the caller from budget.pricingRef) written into budget.pricing and
+// pricingRef removed.
+nlohmann::ordered_json planDocument(const core::LoadTest& test,
+                                    const std::optional<core::Pricing>& resolved_pricing = std::nullopt);
+
+// The plan ConfigMap, without startAt (written once every runner is ready).
+nlohmann::json buildPlanConfigMap(const core::LoadTest& test,
+                                  const std::optional<core::Pricing>& resolved_pricing = std::nullopt);
+// Shard `index` (0-based), created empty; its runner fills it.
+nlohmann::json buildShardConfigMap(const core::LoadTest& test, int64_t index);
+std::vector<nlohmann::json> buildShardConfigMaps(const core::LoadTest& test);
+// The Indexed Job that runs spec.runners.count runner pods.
+nlohmann::json buildRunnerJob(const core::LoadTest& test, const OperatorOptions& options);
+int64_t activeDeadlineSeconds(const core::LoadTestSpec& spec, const OperatorOptions& options);
+// The report ConfigMap: report.json (docs/metrics.md) and junit.xml, kept after ttlSecondsAfterFinished.
+nlohmann::json buildReportConfigMap(const core::LoadTest& test, const std::string& report_json,
+                                    const std::string& junit_xml);
+
+}  // namespace tokenstorm::op
