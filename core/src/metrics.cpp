@@ -211,6 +211,22 @@ class Decoder {
     *out = j.get<bool>();
     return true;
   }
+  // Money as a decimal string ("0.25"), between 0 and kMaxCostUnits dollars.
+  bool decimalCost(const nlohmann::json& j, const std::string& path, Decimal* out) {
+    std::string text;
+    if (!string(j, path, &text)) {
+      return false;
+    }
+    std::string why;
+    auto cost = Decimal::parse(text, &why);
+    if (!cost || cost->nanos < 0 || *cost > Decimal::fromUnits(kMaxCostUnits)) {
+      return fail(path, "must be a decimal between 0 and " + std::to_string(kMaxCostUnits) +
+                            " such as \"0.25\" (got \"" + text + "\")");
+    }
+    *out = *cost;
+    return true;
+  }
+
   bool string(const nlohmann::json& j, const std::string& path, std::string* out) {
     if (!j.is_string()) {
       return fail(path, std::string("must be a string (got ") + j.type_name() + ")");
@@ -276,17 +292,9 @@ class Decoder {
         return fail(errors_path, "counts overflow");
       }
     }
-    std::string cost_text;
-    if (!string(j.at("costUsd"), path + ".costUsd", &cost_text)) {
+    if (!decimalCost(j.at("costUsd"), path + ".costUsd", &m.cost)) {
       return false;
     }
-    std::string why;
-    auto cost = Decimal::parse(cost_text, &why);
-    if (!cost || cost->nanos < 0 || *cost > Decimal::fromUnits(kMaxCostUnits)) {
-      return fail(path + ".costUsd", "must be a decimal between 0 and " + std::to_string(kMaxCostUnits) +
-                                         " such as \"0.25\" (got \"" + cost_text + "\")");
-    }
-    m.cost = *cost;
     if (!boolean(j.at("costEstimated"), path + ".costEstimated", &m.costEstimated)) {
       return false;
     }
@@ -358,11 +366,26 @@ class Decoder {
     return true;
   }
 
+  bool spend(const nlohmann::json& j, const std::string& path, Spend* out) {
+    if (!object(j, path, {"costUsd", "inputTokens", "outputTokens", "estimated"})) {
+      return false;
+    }
+    Spend s;
+    if (!decimalCost(j.at("costUsd"), path + ".costUsd", &s.cost) ||
+        !count(j, "inputTokens", path, &s.inputTokens) || !count(j, "outputTokens", path, &s.outputTokens) ||
+        !boolean(j.at("estimated"), path + ".estimated", &s.estimated)) {
+      return false;
+    }
+    *out = s;
+    return true;
+  }
+
   bool snapshot(const nlohmann::json& j, Snapshot* out) {
     const std::string path = "snapshot";
     if (!object(j, path,
                 {"version", "runnerId", "sequence", "final", "elapsedS", "warmupExcluded", "total", "stages",
-                 "classes", "stageClasses", "timeseries"})) {
+                 "classes", "stageClasses", "timeseries"},
+                {"warmupSpend"})) {
       return false;
     }
     int64_t version = 0;
@@ -386,6 +409,9 @@ class Decoder {
                                           std::to_string(kMaxSeconds) + " (got " + elapsed.dump() + ")");
     }
     s.elapsedS = elapsed.get<double>();
+    if (j.contains("warmupSpend") && !spend(j.at("warmupSpend"), path + ".warmupSpend", &s.warmupSpend)) {
+      return false;
+    }
     if (!metricSet(j.at("total"), path + ".total", &s.total)) {
       return false;
     }
@@ -730,13 +756,35 @@ void TimePoint::merge(const TimePoint& other) {
   ttft.merge(other.ttft);
 }
 
+// ---- Spend ----
+void Spend::add(const RequestRecord& r, const MetricRules& rules) {
+  cost = cost + rules.costOf(r);
+  inputTokens += r.inputTokens;
+  outputTokens += r.outputTokens;
+  estimated = estimated || (r.tokensEstimated && rules.pricing.has_value());
+}
+
+void Spend::merge(const Spend& other) {
+  cost = cost + other.cost;
+  inputTokens += other.inputTokens;
+  outputTokens += other.outputTokens;
+  estimated = estimated || other.estimated;
+}
+
 // ---- Snapshot ----
+Spend Snapshot::spent() const {
+  Spend s = warmupSpend;
+  s.merge(Spend{total.cost, total.inputTokens, total.outputTokens, total.costEstimated});
+  return s;
+}
+
 void Snapshot::merge(const Snapshot& other) {
   runnerId = joinRunnerIds(runnerId, other.runnerId);
   sequence = std::max(sequence, other.sequence);
   final = final && other.final;
   elapsedS = std::max(elapsedS, other.elapsedS);
   warmupExcluded += other.warmupExcluded;
+  warmupSpend.merge(other.warmupSpend);
   total.merge(other.total);
   for (auto [mine, theirs] : {std::pair{&stages, &other.stages}, std::pair{&classes, &other.classes}}) {
     if (mine->size() < theirs->size()) {
@@ -773,6 +821,10 @@ Json toJson(const Snapshot& s) {
   j["final"] = s.final;
   j["elapsedS"] = s.elapsedS;
   j["warmupExcluded"] = s.warmupExcluded;
+  j["warmupSpend"] = Json{{"costUsd", s.warmupSpend.cost.str()},
+                          {"inputTokens", s.warmupSpend.inputTokens},
+                          {"outputTokens", s.warmupSpend.outputTokens},
+                          {"estimated", s.warmupSpend.estimated}};
   j["total"] = encodeSet(s.total);
   for (auto [key, list] : {std::pair{"stages", &s.stages}, std::pair{"classes", &s.classes}}) {
     Json items = Json::array();
@@ -854,6 +906,7 @@ bool Recorder::inWarmup(MonoNanos t_sched) const {
 void Recorder::record(const RequestRecord& r) {
   if (inWarmup(r.tSched)) {
     ++state_.warmupExcluded;
+    state_.warmupSpend.add(r, rules_);
     return;
   }
   state_.total.add(r, rules_);

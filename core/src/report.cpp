@@ -476,6 +476,10 @@ Report buildReport(const LoadTestSpec& spec, const LoadPlan& plan, const Snapsho
   r.windowS = std::max(0.0, r.elapsedS - warmup_s);
   r.warmupExcluded = merged.warmupExcluded;
   r.summary = summarize(merged.total, r.windowS, spec.budget.maxCost);
+  // Money spent includes the warm-up's requests, which every other number leaves out.
+  const Spend spent = merged.spent();
+  r.summary.cost.spentUsd = spent.cost;
+  r.summary.cost.estimated = spent.estimated;
 
   // Stages: the part of each that ran after the warm-up.
   std::vector<double> stage_windows(plan.stages.size(), 0);

@@ -168,11 +168,11 @@ std::optional<ShardOutcome> parseOutcome(std::string_view text, std::string* err
   return out;
 }
 
-BudgetState checkBudget(const core::Budget& budget, const core::MetricSet& total) {
+BudgetState checkBudget(const core::Budget& budget, const core::Spend& spent) {
   BudgetState b;
-  b.spent = total.cost;
-  b.inputTokens = total.inputTokens;
-  b.outputTokens = total.outputTokens;
+  b.spent = spent.cost;
+  b.inputTokens = spent.inputTokens;
+  b.outputTokens = spent.outputTokens;
   std::vector<std::string> over;
   if (budget.maxCost && b.spent >= *budget.maxCost) {
     b.overshoot = b.spent - *budget.maxCost;
@@ -296,7 +296,7 @@ Aggregate aggregate(const core::LoadTestSpec& spec, const core::LoadPlan& plan,
   if (cpu && cpu_everywhere) {
     a.runnerOutcome.runnerCpuPercent = cpu;
   }
-  a.budget = checkBudget(spec.budget, a.merged.total);
+  a.budget = checkBudget(spec.budget, a.merged.spent());
   a.errorRate = errorRateExceeded(spec.limits, a.merged);
   a.report = core::buildReport(spec, plan, a.merged, a.runnerOutcome);
   return a;

@@ -312,12 +312,26 @@ TEST(RecorderTest, WarmupArrivalsCountOnlyAsExcluded) {
   EXPECT_EQ(s.stages[0], MetricSet{});
   EXPECT_EQ(s.classes[0], MetricSet{});
   EXPECT_TRUE(s.timeseries.empty());
+  // ...but money spent is spent: the warm-up request's cost and tokens count in what the budget sees.
+  const MetricRules rules = MetricRules::fromSpec(t.spec, plan);
+  const RequestRecord warm = okRequest(1'999 * kMs);
+  EXPECT_EQ(s.warmupSpend.cost, rules.costOf(warm));
+  EXPECT_GT(s.warmupSpend.cost.nanos, 0);
+  EXPECT_EQ(s.warmupSpend.inputTokens, warm.inputTokens);
+  EXPECT_EQ(s.warmupSpend.outputTokens, warm.outputTokens);
+  EXPECT_EQ(s.spent(), s.warmupSpend);
 
   rec.record(okRequest(2 * kS));  // the first instant after the warm-up counts
   rec.droppedArrival(1, kStart + 12 * kS);
   s = rec.snapshot(true, kStart + 22 * kS);
   EXPECT_EQ(s.warmupExcluded, 2);
   EXPECT_EQ(s.total.requests, 1);
+  EXPECT_EQ(s.spent().cost, s.warmupSpend.cost + s.total.cost);
+  EXPECT_EQ(s.spent().outputTokens, 2 * warm.outputTokens);
+  // The report's spend includes it too; every other number leaves it out.
+  Report report = buildReport(t.spec, plan, s, RunOutcome{Phase::Succeeded, "", 22, std::nullopt});
+  EXPECT_EQ(report.summary.cost.spentUsd, s.spent().cost);
+  EXPECT_EQ(report.summary.requests.total, 1);
   EXPECT_EQ(s.total.droppedArrivals, 1);
   EXPECT_EQ(s.stages[1].droppedArrivals, 1);
   EXPECT_EQ(s.sequence, 2);
@@ -464,6 +478,10 @@ TEST(SnapshotTest, MalformedSnapshotsAreRejectedNamingTheField) {
       {"/timeseries/0/ttft", empty3, "snapshot.timeseries[0].ttft: has 3 significant digits (expected 2)"},
       {"/timeseries/1/tS", "0", "snapshot.timeseries[1].tS: must be greater than the previous"},
       {"/timeseries/0/tS", "99999999", "snapshot.timeseries[0].tS: is beyond"},
+      {"/warmupSpend/costUsd", "\"x\"", "snapshot.warmupSpend.costUsd: must be a decimal between 0"},
+      {"/warmupSpend/inputTokens", "-1", "snapshot.warmupSpend.inputTokens: must be between 0 and 2^48"},
+      {"/warmupSpend/bogus", "1", "snapshot.warmupSpend.bogus: is not a known field"},
+      {"/warmupSpend/estimated", "-", "snapshot.warmupSpend.estimated: is required"},
       {"", "[1, 2]", "snapshot: must be an object"},
   };
   for (const auto& c : cases) {

@@ -176,7 +176,7 @@ TEST(AggregateTest, BudgetCrossedOverAllShardsWithItsOvershoot) {
   core::Budget tokens;
   tokens.maxInputTokens = 400;
   tokens.maxOutputTokens = 1000;
-  BudgetState b = checkBudget(tokens, over.merged.total);
+  BudgetState b = checkBudget(tokens, over.merged.spent());
   EXPECT_TRUE(b.exceeded);
   EXPECT_EQ(b.message, "400 input tokens of 400");
   EXPECT_FALSE(b.overshoot.has_value());

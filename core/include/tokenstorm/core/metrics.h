@@ -134,6 +134,19 @@ struct TimePoint {
   friend bool operator==(const TimePoint&, const TimePoint&) = default;
 };
 
+// Money and tokens spent. Warm-up requests are left out of every measurement but not out of the spend:
+// the provider bills them and the budget counts them.
+struct Spend {
+  Decimal cost;
+  int64_t inputTokens = 0;
+  int64_t outputTokens = 0;
+  bool estimated = false;  // some of `cost` comes from estimated token counts
+
+  void add(const RequestRecord& r, const MetricRules& rules);
+  void merge(const Spend& other);
+  friend bool operator==(const Spend&, const Spend&) = default;
+};
+
 // What one runner measured so far (or, merged, what all of them did). Snapshots are cumulative: merge
 // the latest snapshot of each runner, never two of the same runner.
 struct Snapshot {
@@ -142,6 +155,7 @@ struct Snapshot {
   bool final = false;          // the runner finished; merged: every input was final
   double elapsedS = 0;         // since the test start; merged: the longest
   int64_t warmupExcluded = 0;  // arrivals (sent or dropped) whose t_sched fell in spec.load.warmup
+  Spend warmupSpend;           // what those warm-up requests cost
   MetricSet total;
   std::vector<MetricSet> stages;   // by RequestRecord::stage (the plan's stages)
   std::vector<MetricSet> classes;  // by RequestRecord::cls (spec.workload.classes)
@@ -150,6 +164,8 @@ struct Snapshot {
   std::map<int64_t, TimePoint> timeseries;  // second since the test start → point
 
   void merge(const Snapshot& other);
+  // Everything spent: the measured requests' cost and tokens plus the warm-up's (what budgets compare).
+  Spend spent() const;
   friend bool operator==(const Snapshot&, const Snapshot&) = default;
 };
 
@@ -158,6 +174,8 @@ Snapshot merge(const std::vector<Snapshot>& snapshots);
 
 // JSON form, for shard ConfigMaps and `tokenstorm run --out`:
 //   {"version": 1, "runnerId", "sequence", "final", "elapsedS", "warmupExcluded",
+//    "warmupSpend": {"costUsd", "inputTokens", "outputTokens", "estimated"} (optional when decoding:
+//    absent means nothing was spent in warm-up),
 //    "total": SET, "stages": [SET...], "classes": [SET...],
 //    "stageClasses": [{"stage", "class", "metrics": SET}...],
 //    "timeseries": [{"tS", "requests", "ok", "errors", "cancelled", "inputTokens", "outputTokens",

@@ -58,6 +58,7 @@ struct ShardError {
 };
 
 // Spend against spec.budget. `exceeded` when any cap is reached (spent ≥ cap, as the runners count it).
+// `spent` is Snapshot::spent(): the warm-up's requests count, as they do in each runner's own share.
 struct BudgetState {
   core::Decimal spent;
   int64_t inputTokens = 0;
@@ -66,7 +67,7 @@ struct BudgetState {
   std::string message;  // "spent $2.03 of $2.00 (overshoot $0.03)"; empty when not exceeded
   std::optional<core::Decimal> overshoot;  // money over maxCost, when that cap was crossed
 };
-BudgetState checkBudget(const core::Budget& budget, const core::MetricSet& total);
+BudgetState checkBudget(const core::Budget& budget, const core::Spend& spent);
 
 // The error rate over the last `window` of the merged time series (failed ÷ (requests − cancelled)), as
 // the engine's abortOnErrorRate judges it, with at least `min_samples` requests in the window. The
