@@ -84,6 +84,7 @@ Commands:
   run FILE [--out DIR] [--sim] [--sim-config FILE]
                   Run a LoadTest here, in-process, against its endpoints or the built-in simulator;
                   writes DIR/report.json and DIR/junit.xml. Exit 0 Pass, 1 Fail, 3 aborted.
+                  With --in-cluster (no FILE): one runner pod of a LoadTest in a cluster.
   sim [--listen HOST:PORT] [--config FILE] [--truth FILE]
                   Serve the simulated LLM endpoint (OpenAI- and Anthropic-compatible).
   version         Print the version.

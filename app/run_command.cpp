@@ -1,30 +1,20 @@
 // `tokenstorm run FILE`: one LoadTest, in-process, against its endpoints or the built-in simulator.
 #include <nlohmann/json.hpp>
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-
-#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iomanip>
 #include <iostream>
-#include <sstream>
-#include <thread>
 
 #include "commands.h"
+#include "run_support.h"
 #include "tokenstorm/core/loadtest_io.h"
 #include "tokenstorm/core/report.h"
 #include "tokenstorm/core/stages.h"
 #include "tokenstorm/core/validate.h"
 #include "tokenstorm/runner/engine.h"
-#include "tokenstorm/sim/config.h"
-#include "tokenstorm/sim/server.h"
 
 namespace tokenstorm::app {
 namespace {
@@ -40,6 +30,7 @@ constexpr const char* kSimConfigAnnotation = "tokenstorm.dev/sim-config";
 constexpr const char* kRunUsage =
     R"(Usage: tokenstorm run FILE [--out DIR] [--sim] [--sim-config FILE] [--sim-truth FILE]
                       [--seed N] [--quiet]
+       tokenstorm run --in-cluster [--sim] [--seed N] [--quiet]
 
 Runs one LoadTest here, in-process (spec.runners is ignored: this process is the one runner), against its
 endpoints. An endpoint whose url is sim:// is the built-in simulator, started on a loopback port; its
@@ -60,6 +51,12 @@ and snapshots.jsonl (the runner's snapshots, one per report.interval).
                       tokens, and the server's request id (to join with its logs); no prompts or keys
   --seed N            seed of every random draw (arrivals, prompts, lengths); default 1
   --quiet             no live status, only the final table
+  --in-cluster        be one runner pod of a LoadTest applied to a cluster (what the operator's Job runs;
+                      docs/operator.md): the plan comes from the ConfigMap named by TOKENSTORM_PLAN in
+                      TOKENSTORM_NAMESPACE, the share from JOB_COMPLETION_INDEX; it waits for the plan's
+                      startAt, writes snapshots and outcome.json to its shard ConfigMap and prints its
+                      share's table. No FILE. Exit codes then: 0 finished or stopped (SIGTERM), 1 could
+                      not run, 2 invalid plan or configuration.
 
 Exit codes: 0 Pass, 1 Fail (a threshold), 2 invalid input, 3 aborted (budget, deadline, error rate,
 signal), 4 internal error.
@@ -75,6 +72,7 @@ struct RunArgs {
   std::string snapshots;
   uint64_t seed = 1;
   bool quiet = false;
+  bool inCluster = false;
 };
 
 // Parses argv; returns -1 to go on, else the exit code.
@@ -91,6 +89,10 @@ int parseArgs(const std::vector<std::string>& args, RunArgs* out) {
     }
     if (a == "--quiet" || a == "-q") {
       out->quiet = true;
+      continue;
+    }
+    if (a == "--in-cluster") {
+      out->inCluster = true;
       continue;
     }
     std::string* value = a == "--out"           ? &out->outDir
@@ -126,73 +128,30 @@ int parseArgs(const std::vector<std::string>& args, RunArgs* out) {
     }
     out->file = a;
   }
+  if (out->inCluster) {
+    if (!out->file.empty()) {
+      std::cerr << "tokenstorm run: --in-cluster takes no FILE (the plan comes from the ConfigMap that "
+                   "TOKENSTORM_PLAN names)\n";
+      return kExitInvalid;
+    }
+    for (const auto& [flag, value] : {std::pair{"--out", &out->outDir},
+                                      {"--sim-config", &out->simConfig},
+                                      {"--sim-truth", &out->simTruth},
+                                      {"--request-log", &out->requestLog},
+                                      {"--snapshots", &out->snapshots}}) {
+      if (!value->empty()) {
+        std::cerr << "tokenstorm run: " << flag
+                  << " does not apply with --in-cluster (results go to the shard ConfigMap)\n";
+        return kExitInvalid;
+      }
+    }
+    return -1;
+  }
   if (out->file.empty()) {
     std::cerr << kRunUsage;
     return kExitInvalid;
   }
   return -1;
-}
-
-std::string fixed(double v, int digits) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << v;
-  return s.str();
-}
-
-// The in-process simulator, on its own thread and event loop so that it never shares a core's time slice
-// with the engine's measurements more than the OS makes it.
-class InProcessSim {
- public:
-  bool start(const sim::SimConfig& config, const std::string& truth, std::string* error) {
-    server_ = std::make_unique<sim::Server>(io_, config, core::RealClock::instance(), truth);
-    if (!server_->listen("127.0.0.1", 0, error)) {
-      return false;
-    }
-    thread_ = std::thread([this] { io_.run(); });
-    return true;
-  }
-  uint16_t port() const { return server_->port(); }
-  ~InProcessSim() {
-    if (thread_.joinable()) {
-      asio::post(io_, [this] {
-        server_->stop();
-        guard_.reset();
-      });
-      thread_.join();
-    }
-  }
-
- private:
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> guard_ = asio::make_work_guard(io_);
-  std::unique_ptr<sim::Server> server_;
-  std::thread thread_;
-};
-
-std::string progressLine(const runner::EngineProgress& p, const core::LoadPlan& plan,
-                         const core::LoadTestSpec& spec, const core::Snapshot& snap, double rate_window_s,
-                         int64_t finished_before, int64_t tokens_before) {
-  std::ostringstream line;
-  size_t stage = static_cast<size_t>(p.stage);
-  std::string stage_name = stage < plan.stages.size() ? plan.stages[stage].name : "";
-  line << "stage " << (stage + 1) << "/" << plan.stages.size();
-  if (!stage_name.empty()) {
-    line << " " << stage_name;
-  }
-  line << "  " << fixed(p.elapsedS, 0) << "s/" << fixed(plan.total.seconds(), 0) << "s";
-  double window = std::max(rate_window_s, 1e-3);
-  line << "  req/s " << fixed(static_cast<double>(p.finished - finished_before) / window, 1);
-  line << "  out tok/s " << fixed(static_cast<double>(p.outputTokens - tokens_before) / window, 0);
-  line << "  TTFT p95 " << fixed(static_cast<double>(snap.total.ttft.valueAtPercentile(95)) / 1e6, 0) << "ms";
-  line << "  in-flight " << p.inFlight << "  errors " << p.failed;
-  if (p.dropped > 0) {
-    line << "  dropped " << p.dropped;
-  }
-  line << "  cost $" << p.spentUsd.money();
-  if (spec.budget.maxCost) {
-    line << " of $" << spec.budget.maxCost->money();
-  }
-  return line.str();
 }
 
 bool writeFile(const fs::path& path, const std::string& text, std::string* error) {
@@ -245,6 +204,13 @@ int cmdRun(const std::vector<std::string>& argv) {
   if (int code = parseArgs(argv, &args); code >= 0) {
     return code;
   }
+  if (args.inCluster) {
+    InClusterOptions options;
+    options.sim = args.sim;
+    options.seed = args.seed;
+    options.quiet = args.quiet;
+    return runInCluster(options);
+  }
   std::string text;
   std::string error;
   if (!readInput(args.file, &text, &error)) {
@@ -281,59 +247,44 @@ int cmdRun(const std::vector<std::string>& argv) {
   core::LoadPlan plan = core::expandLoad(spec);
 
   // The simulator, when an endpoint is sim:// or --sim sends everything there.
-  bool need_sim = args.sim;
-  bool all_sim = true;
-  for (const auto& e : spec.target.endpoints) {
-    bool is_sim = args.sim || e.url.rfind("sim://", 0) == 0;
-    need_sim = need_sim || is_sim;
-    all_sim = all_sim && is_sim;
-  }
-  std::vector<bool> to_sim;
-  for (const auto& e : spec.target.endpoints) {
-    to_sim.push_back(args.sim || e.url.rfind("sim://", 0) == 0);
-  }
+  std::vector<bool> to_sim = simulatedEndpoints(spec, args.sim);
+  bool need_sim = std::find(to_sim.begin(), to_sim.end(), true) != to_sim.end();
+  bool all_sim = std::find(to_sim.begin(), to_sim.end(), false) == to_sim.end();
   if (auto refs = clusterOnlyReferences(spec, to_sim); !refs.empty()) {
     for (const auto& e : refs) {
       std::cerr << e.str(args.file) << "\n";
     }
     return kExitInvalid;
   }
+  sim::SimConfig sim_config;
+  std::string config_path = args.simConfig;
+  if (config_path.empty()) {
+    auto it = test.metadata.annotations.find(kSimConfigAnnotation);
+    if (it != test.metadata.annotations.end()) {
+      config_path = fs::path(it->second).is_absolute() ? it->second : (base_dir / it->second).string();
+    }
+  }
+  if (need_sim && !config_path.empty()) {
+    std::string config_text;
+    if (!readInput(config_path, &config_text, &error)) {
+      std::cerr << "tokenstorm run: simulator config " << config_path << ": " << error << "\n";
+      return kExitInvalid;
+    }
+    core::Diagnostics errors;
+    auto parsed = sim::parseSimConfig(config_text, &errors);
+    if (!parsed) {
+      for (const auto& e : errors) {
+        std::cerr << e.str(config_path) << "\n";
+      }
+      return kExitInvalid;
+    }
+    sim_config = *parsed;
+  }
   InProcessSim sim;
-  std::vector<std::string> urls(spec.target.endpoints.size());
-  if (need_sim) {
-    sim::SimConfig config;
-    std::string config_path = args.simConfig;
-    if (config_path.empty()) {
-      auto it = test.metadata.annotations.find(kSimConfigAnnotation);
-      if (it != test.metadata.annotations.end()) {
-        config_path = fs::path(it->second).is_absolute() ? it->second : (base_dir / it->second).string();
-      }
-    }
-    if (!config_path.empty()) {
-      std::string config_text;
-      if (!readInput(config_path, &config_text, &error)) {
-        std::cerr << "tokenstorm run: simulator config " << config_path << ": " << error << "\n";
-        return kExitInvalid;
-      }
-      core::Diagnostics errors;
-      auto parsed = sim::parseSimConfig(config_text, &errors);
-      if (!parsed) {
-        for (const auto& e : errors) {
-          std::cerr << e.str(config_path) << "\n";
-        }
-        return kExitInvalid;
-      }
-      config = *parsed;
-    }
-    if (!sim.start(config, args.simTruth, &error)) {
-      std::cerr << "tokenstorm run: cannot start the simulator: " << error << "\n";
-      return kExitInternal;
-    }
-    for (size_t i = 0; i < spec.target.endpoints.size(); ++i) {
-      if (args.sim || spec.target.endpoints[i].url.rfind("sim://", 0) == 0) {
-        urls[i] = "http://127.0.0.1:" + std::to_string(sim.port());
-      }
-    }
+  std::vector<std::string> urls;
+  if (!routeToSimulator(to_sim, sim_config, args.simTruth, &sim, &urls, &error)) {
+    std::cerr << "tokenstorm run: cannot start the simulator: " << error << "\n";
+    return kExitInternal;
   }
 
   fs::path out_dir = args.outDir.empty() ? fs::path("tokenstorm-out") / name : fs::path(args.outDir);
@@ -380,61 +331,24 @@ int cmdRun(const std::vector<std::string>& argv) {
   }
 
   // Ctrl-C / SIGTERM: stop cleanly, report what was measured.
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (!ec) {
-      engine->stop(core::Phase::Aborted, "Interrupted",
-                   std::string("stopped by ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
-    }
-  });
-
-  // Live progress: a status line redrawn in place on a terminal, plain lines at report.interval otherwise.
-  bool tty = ::isatty(STDERR_FILENO) != 0;
-  asio::steady_timer progress_timer(io);
-  int64_t interval_ns = tty ? 1'000'000'000 : std::max<int64_t>(spec.report.interval.nanos, 1'000'000'000);
-  runner::EngineProgress last;
-  std::function<void()> tick = [&] {
-    progress_timer.expires_after(std::chrono::nanoseconds(interval_ns));
-    progress_timer.async_wait([&](const boost::system::error_code& ec) {
-      if (ec || engine->finished()) {
-        return;
-      }
-      runner::EngineProgress p = engine->progress();
-      std::string line = progressLine(p, plan, spec, engine->snapshotNow(), p.elapsedS - last.elapsedS,
-                                      last.finished, last.outputTokens);
-      last = p;
-      if (tty) {
-        std::cerr << "\r\033[K" << line << std::flush;
-      } else {
-        std::cerr << line << "\n";
-      }
-      tick();
-    });
-  };
+  StopOnSignal stop_on_signal(io, *engine);
+  LiveProgress live(io, *engine, plan, spec);
   engine->onFinished([&] {
-    progress_timer.cancel();
-    signals.cancel();
-    if (tty && !args.quiet) {
-      std::cerr << "\r\033[K";
+    stop_on_signal.cancel();
+    if (!args.quiet) {
+      live.finish();
     }
   });
   if (!args.quiet) {
     std::cerr << "tokenstorm run: " << name << ": " << plan.stages.size() << " stage(s), " << plan.total.str()
               << (need_sim ? ", against the built-in simulator" : "") << "\n";
-    tick();
+    live.start();
   }
   engine->start(clock.monotonicNanos());
   io.run();
 
   const runner::EngineResult& result = engine->result();
-  core::RunOutcome outcome;
-  outcome.phase = result.phase;
-  outcome.reason = result.reason == "Completed" ? "" : result.reason + ": " + result.message;
-  if (result.overshootUsd) {
-    outcome.reason += " (overshoot $" + result.overshootUsd->money() + ")";
-  }
-  outcome.elapsedS = result.elapsedS;
-  outcome.runnerCpuPercent = result.cpuPercent;
+  core::RunOutcome outcome = runOutcome(result);
   core::Report report = core::buildReport(spec, plan, result.snapshot, outcome);
   bool wrote = writeFile(out_dir / "report.json", core::toJson(report).dump(2) + "\n", &error) &&
                writeFile(out_dir / "junit.xml", core::toJunitXml(report, name), &error);

@@ -82,6 +82,18 @@ bool EngineImpl::init(core::Diagnostics* errors) {
         if (e.tls->caFile) {
           std::filesystem::path ca(*e.tls->caFile);
           tls_options.caFile = (ca.is_absolute() ? ca : options_.baseDir / ca).string();
+        } else if (e.tls->caSecretRef && options_.inCluster) {
+          const char* file = std::getenv(caFileEnvName(i).c_str());
+          if (file == nullptr || *file == '\0') {
+            errors->push_back({path + ".tls.caSecretRef",
+                               caFileEnvName(i) +
+                                   " is not set (the operator mounts the Secret's key and names "
+                                   "the file there)",
+                               {}});
+            ok = false;
+            continue;
+          }
+          tls_options.caFile = file;
         }
       }
       tls = makeClientTlsContext(tls_options, &error);
@@ -104,14 +116,14 @@ bool EngineImpl::init(core::Diagnostics* errors) {
     state.hostHeader = url->host + (default_port ? "" : ":" + std::to_string(url->port));
     state.basePath = url->basePath;
     state.selfHosted = core::isInternalUrl(url_text);
-    if (auto key = readApiKey(e, i, options_.baseDir, errors)) {
+    if (auto key = readApiKey(e, i, options_.baseDir, errors, options_.inCluster)) {
       auto [name, value] = state.adapter->authHeader(*key);
       if (e.auth && e.auth->header) {
         name = *e.auth->header;
         value = *key;
       }
       state.fixedHeaders += name + ": " + value + "\r\n";
-    } else if (e.auth && (e.auth->env || e.auth->file)) {
+    } else if (e.auth && (e.auth->env || e.auth->file || (e.auth->secretRef && options_.inCluster))) {
       ok = false;  // readApiKey said why
     }
     for (const auto& [name, value] : e.headers) {
@@ -591,8 +603,17 @@ std::unique_ptr<Engine> Engine::create(boost::asio::io_context& io, const core::
   return engine;
 }
 
+std::string apiKeyEnvName(size_t index) {
+  return "TOKENSTORM_API_KEY_" + std::to_string(index);
+}
+
+std::string caFileEnvName(size_t index) {
+  return "TOKENSTORM_CA_FILE_" + std::to_string(index);
+}
+
 std::optional<std::string> readApiKey(const core::Endpoint& endpoint, size_t index,
-                                      const std::filesystem::path& base_dir, core::Diagnostics* errors) {
+                                      const std::filesystem::path& base_dir, core::Diagnostics* errors,
+                                      bool in_cluster) {
   if (!endpoint.auth) {
     return std::nullopt;
   }
@@ -622,8 +643,22 @@ std::optional<std::string> readApiKey(const core::Endpoint& endpoint, size_t ind
       errors->push_back({path + ".file", "cannot read an API key from " + file.string(), {}});
       return std::nullopt;
     }
+  } else if (endpoint.auth->secretRef && in_cluster) {
+    // The operator maps the Secret's key to this variable (secretKeyRef): the key never passes through
+    // the operator, a ConfigMap or a log.
+    std::string name = apiKeyEnvName(index);
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr || *value == '\0') {
+      errors->push_back({path + ".secretRef",
+                         "the environment variable " + name + " is not set (the runner pod gets Secret " +
+                             endpoint.auth->secretRef->name + " key " + endpoint.auth->secretRef->key +
+                             " there)",
+                         {}});
+      return std::nullopt;
+    }
+    key = value;
   } else {
-    return std::nullopt;  // secretRef: in-cluster only, mounted as an environment variable by the operator
+    return std::nullopt;  // secretRef outside a cluster: `tokenstorm run` refuses it for real endpoints
   }
   if (key.find_first_of("\r\n") != std::string::npos) {
     errors->push_back({path, "the API key contains a line break", {}});

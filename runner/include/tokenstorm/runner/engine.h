@@ -44,6 +44,9 @@ struct EngineOptions {
   std::ostream* requestLog = nullptr;
   // Minimum number of finished requests in the abortOnErrorRate window before it may abort.
   int64_t errorRateMinSamples = 20;
+  // In a runner pod (docs/operator.md): auth.secretRef's key comes from TOKENSTORM_API_KEY_<i> and
+  // tls.caSecretRef's bundle from the file TOKENSTORM_CA_FILE_<i> names. Locally both refs are left alone.
+  bool inCluster = false;
 };
 
 struct EngineProgress {
@@ -91,9 +94,16 @@ class Engine {
   virtual void onFinished(std::function<void()> callback) = 0;
 };
 
-// Reads an endpoint's API key from auth.env or auth.file (relative to base_dir). nullopt without auth;
-// an error naming the field when the variable or file is missing or empty. The key is never logged.
+// Reads an endpoint's API key from auth.env or auth.file (relative to base_dir), and with `in_cluster` for
+// auth.secretRef from TOKENSTORM_API_KEY_<index> (the operator maps the Secret's key there). nullopt
+// without auth, or for secretRef outside a cluster; an error naming the field when the variable or file is
+// missing or empty. The key is never logged.
 std::optional<std::string> readApiKey(const core::Endpoint& endpoint, size_t index,
-                                      const std::filesystem::path& base_dir, core::Diagnostics* errors);
+                                      const std::filesystem::path& base_dir, core::Diagnostics* errors,
+                                      bool in_cluster = false);
+
+// The environment variables a runner pod gets for endpoint `index` (docs/operator.md).
+std::string apiKeyEnvName(size_t index);  // TOKENSTORM_API_KEY_<index>
+std::string caFileEnvName(size_t index);  // TOKENSTORM_CA_FILE_<index>
 
 }  // namespace tokenstorm::runner

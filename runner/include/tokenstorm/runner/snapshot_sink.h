@@ -1,10 +1,14 @@
 // Where a runner's snapshots go every report.interval: a file (JSON lines), stdout, and in-cluster a shard
-// ConfigMap (the operator issue adds that sink behind this same interface).
+// ConfigMap (cluster.h, library tokenstorm_runner_cluster, behind this same interface).
 #pragma once
 
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <ostream>
 #include <string>
+#include <thread>
 
 #include "tokenstorm/core/metrics.h"
 
@@ -38,6 +42,38 @@ class StreamSnapshotSink final : public SnapshotSink {
 
  private:
   std::ostream& out_;
+};
+
+// Writes through another sink on a thread of its own, so that a slow write (an API server round trip,
+// with its retries) never holds the engine's event loop, whose timing is the measurement. write() hands
+// the snapshot over and returns at once; only the latest snapshot waiting is kept (snapshots are
+// cumulative, so one replaced before it was written loses nothing). write() returns false with the error
+// of the last completed write when that failed: the snapshot handed over now is its retry.
+class BackgroundSnapshotSink final : public SnapshotSink {
+ public:
+  explicit BackgroundSnapshotSink(SnapshotSink& inner);
+  ~BackgroundSnapshotSink() override;  // flushes, then joins
+  BackgroundSnapshotSink(const BackgroundSnapshotSink&) = delete;
+  BackgroundSnapshotSink& operator=(const BackgroundSnapshotSink&) = delete;
+
+  // SnapshotSink
+  bool write(const core::Snapshot& snapshot, std::string* error) override;
+
+  // Waits until the snapshot handed over last has been written; the result of that write.
+  bool flush(std::string* error);
+
+ private:
+  void run();
+
+  SnapshotSink& inner_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::optional<core::Snapshot> pending_;
+  bool writing_ = false;
+  bool stopping_ = false;
+  bool lastOk_ = true;
+  std::string lastError_;
+  std::thread thread_;
 };
 
 }  // namespace tokenstorm::runner
