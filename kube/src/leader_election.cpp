@@ -1,20 +1,12 @@
 #include "tokenstorm/kube/leader_election.h"
 
+#include "tokenstorm/kube/object.h"
+
 namespace tokenstorm::kube {
 
 namespace {
 
 constexpr core::MonoNanos kNanosPerSecond = 1'000'000'000;
-
-std::string stringAt(const nlohmann::json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-int64_t intAt(const nlohmann::json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
-}
 
 nlohmann::json specOf(const nlohmann::json& lease) {
   auto it = lease.find("spec");
@@ -30,12 +22,13 @@ nlohmann::json LeaderElection::record(const nlohmann::json& base, bool renewal,
                          {"leaseDurationSeconds", config_.leaseDuration_ns / kNanosPerSecond},
                          {"renewTime", now}};
   if (renewal) {
-    std::string acquired = stringAt(base, "acquireTime");
+    std::string acquired = stringAt(base, {"acquireTime"});
     spec["acquireTime"] = acquired.empty() ? now : acquired;
-    spec["leaseTransitions"] = intAt(base, "leaseTransitions");
+    spec["leaseTransitions"] = intAt(base, {"leaseTransitions"}).value_or(0);
   } else {
     spec["acquireTime"] = now;
-    spec["leaseTransitions"] = base.contains("holderIdentity") ? intAt(base, "leaseTransitions") + 1 : 0;
+    spec["leaseTransitions"] =
+        base.contains("holderIdentity") ? intAt(base, {"leaseTransitions"}).value_or(0) + 1 : 0;
   }
   return spec;
 }
@@ -57,8 +50,8 @@ LeaderElection::Attempt LeaderElection::decide(const std::optional<nlohmann::jso
     observed_spec_ = spec;
     observed_at_ = now;  // expiry counts from when WE saw the record change
   }
-  observed_holder_ = stringAt(spec, "holderIdentity");
-  core::MonoNanos duration = intAt(spec, "leaseDurationSeconds") * kNanosPerSecond;
+  observed_holder_ = stringAt(spec, {"holderIdentity"});
+  core::MonoNanos duration = intAt(spec, {"leaseDurationSeconds"}).value_or(0) * kNanosPerSecond;
   if (duration <= 0) {
     duration = config_.leaseDuration_ns;
   }

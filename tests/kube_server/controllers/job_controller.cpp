@@ -17,15 +17,6 @@ constexpr int64_t kDefaultBackoffLimit = 6;
 constexpr const char* kCompletionsReached = "CompletionsReached";
 constexpr const char* kCompletionsReachedMessage = "Reached expected number of succeeded pods";
 
-const nlohmann::json& member(const nlohmann::json& obj, const char* key) {
-  static const nlohmann::json kNull;
-  if (!obj.is_object()) {
-    return kNull;
-  }
-  auto it = obj.find(key);
-  return it == obj.end() ? kNull : *it;
-}
-
 bool isDeleting(const nlohmann::json& pod) {
   return !member(member(pod, "metadata"), "deletionTimestamp").is_null();
 }

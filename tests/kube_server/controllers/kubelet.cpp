@@ -29,15 +29,6 @@ constexpr int64_t kNanosPerSecond = 1'000'000'000;
 constexpr int64_t kDefaultGracePeriod_s = 30;
 constexpr int kStartErrorExitCode = 128;  // what container runtimes report for a program that cannot start
 
-const nlohmann::json& member(const nlohmann::json& obj, const char* key) {
-  static const nlohmann::json kNull;
-  if (!obj.is_object()) {
-    return kNull;
-  }
-  auto it = obj.find(key);
-  return it == obj.end() ? kNull : *it;
-}
-
 int64_t toNanos(std::chrono::milliseconds d) {
   return static_cast<int64_t>(d.count()) * kNanosPerMilli;
 }

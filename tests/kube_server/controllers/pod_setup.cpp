@@ -12,21 +12,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const nlohmann::json& member(const nlohmann::json& obj, const char* key) {
-  static const nlohmann::json kNull;
-  if (!obj.is_object()) {
-    return kNull;
-  }
-  auto it = obj.find(key);
-  return it == obj.end() ? kNull : *it;
-}
-
-const nlohmann::json& arrayAt(const nlohmann::json& obj, const char* key) {
-  static const nlohmann::json kEmpty = nlohmann::json::array();
-  const auto& value = member(obj, key);
-  return value.is_array() ? value : kEmpty;
-}
-
 bool optionalFlag(const nlohmann::json& ref) {
   return member(ref, "optional").is_boolean() && ref["optional"].get<bool>();
 }
@@ -342,7 +327,7 @@ std::optional<SetupError> buildEnvironment(const nlohmann::json& pod, const nloh
   put(out, "KUBERNETES_SERVICE_PORT_HTTPS", port);
   put(out, "KUBERNETES_PORT", "tcp://" + host + ":" + port);
 
-  for (const auto& from : arrayAt(container, "envFrom")) {
+  for (const auto& from : arrayAt(container, {"envFrom"})) {
     const std::string prefix = stringAt(from, {"prefix"});
     for (const char* refKey : {"configMapRef", "secretRef"}) {
       const auto& ref = member(from, refKey);
@@ -364,7 +349,7 @@ std::optional<SetupError> buildEnvironment(const nlohmann::json& pod, const nloh
     }
   }
 
-  for (const auto& var : arrayAt(container, "env")) {
+  for (const auto& var : arrayAt(container, {"env"})) {
     const std::string name = stringAt(var, {"name"});
     if (name.empty()) {
       continue;
@@ -444,7 +429,7 @@ std::optional<SetupError> preparePodFiles(const nlohmann::json& pod, const fs::p
   }
 
   const auto& spec = member(pod, "spec");
-  for (const auto& volume : arrayAt(spec, "volumes")) {
+  for (const auto& volume : arrayAt(spec, {"volumes"})) {
     const std::string name = stringAt(volume, {"name"});
     if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
       continue;
@@ -461,7 +446,7 @@ std::optional<SetupError> preparePodFiles(const nlohmann::json& pod, const fs::p
     } else if (const auto& downward = member(volume, "downwardAPI"); downward.is_object()) {
       error = writeDownwardApi(name, pod, member(downward, "items"), dir, context.nodeName);
     } else if (const auto& projected = member(volume, "projected"); projected.is_object()) {
-      for (const auto& source : arrayAt(projected, "sources")) {
+      for (const auto& source : arrayAt(projected, {"sources"})) {
         if (const auto& s = member(source, "configMap"); s.is_object()) {
           error = writeKeys(name, "ConfigMap", ns, stringAt(s, {"name"}), member(s, "items"), optionalFlag(s),
                             dir, lookup);
@@ -499,8 +484,8 @@ std::optional<SetupError> preparePodFiles(const nlohmann::json& pod, const fs::p
   }
 
   for (const char* list : {"initContainers", "containers"}) {
-    for (const auto& container : arrayAt(spec, list)) {
-      for (const auto& mount : arrayAt(container, "volumeMounts")) {
+    for (const auto& container : arrayAt(spec, {list})) {
+      for (const auto& mount : arrayAt(container, {"volumeMounts"})) {
         const std::string name = stringAt(mount, {"name"});
         std::string mountPath = stringAt(mount, {"mountPath"});
         const std::string subPath = stringAt(mount, {"subPath"});

@@ -49,39 +49,6 @@ std::optional<WallTime> parseTime(std::string_view text) {
   return std::chrono::system_clock::from_time_t(seconds);
 }
 
-std::string stringAt(const nlohmann::json& obj, std::initializer_list<const char*> path) {
-  const nlohmann::json* at = &obj;
-  for (const char* key : path) {
-    if (!at->is_object()) {
-      return "";
-    }
-    auto it = at->find(key);
-    if (it == at->end()) {
-      return "";
-    }
-    at = &*it;
-  }
-  return at->is_string() ? at->get<std::string>() : "";
-}
-
-std::optional<int64_t> intAt(const nlohmann::json& obj, std::initializer_list<const char*> path) {
-  const nlohmann::json* at = &obj;
-  for (const char* key : path) {
-    if (!at->is_object()) {
-      return std::nullopt;
-    }
-    auto it = at->find(key);
-    if (it == at->end()) {
-      return std::nullopt;
-    }
-    at = &*it;
-  }
-  if (at->is_number_integer() || at->is_number_unsigned()) {
-    return at->get<int64_t>();
-  }
-  return std::nullopt;
-}
-
 const nlohmann::json* findCondition(const nlohmann::json& conditions, std::string_view type) {
   if (!conditions.is_array()) {
     return nullptr;

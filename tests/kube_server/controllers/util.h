@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tokenstorm/kube/object.h"
+
 namespace tokenstorm::kts {
 
 using WallTime = std::chrono::system_clock::time_point;
@@ -17,10 +19,11 @@ std::string formatTime(WallTime t);
 // Parses formatTime()'s form (fractional seconds and a numeric offset are accepted too).
 std::optional<WallTime> parseTime(std::string_view text);
 
-// A string at obj[a][b]... or "" when absent or not a string.
-std::string stringAt(const nlohmann::json& obj, std::initializer_list<const char*> path);
-// An integer at the path, or nullopt.
-std::optional<int64_t> intAt(const nlohmann::json& obj, std::initializer_list<const char*> path);
+// Tolerant reads of objects (stringAt, intAt, arrayAt, member): the client library's (kube/object.h).
+using kube::arrayAt;
+using kube::intAt;
+using kube::member;
+using kube::stringAt;
 
 // The condition of `type` in a conditions list (nullptr when absent).
 const nlohmann::json* findCondition(const nlohmann::json& conditions, std::string_view type);
