@@ -22,29 +22,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-kubectl_bin=$(command -v kubectl || true)
-if [ -z "$kubectl_bin" ] && [ -x tools/bin/kubectl ]; then
-  kubectl_bin=$PWD/tools/bin/kubectl
-fi
-if [ -z "$kubectl_bin" ]; then
-  echo "SKIP: no kubectl on PATH or in tools/bin (scripts/setup.sh installs one)"
-  exit 77
-fi
+# shellcheck source=tests/cli/lib/kube.sh
+. tests/cli/lib/kube.sh
+find_kubectl
 k() { "$kubectl_bin" --request-timeout=30s "$@"; }
 
-"$server" --listen 127.0.0.1:0 --data "$tmp/data" --kubeconfig-out "$tmp/kubeconfig" \
-  >"$tmp/server.out" 2>"$tmp/server.err" &
-pids+=("$!")
-for _ in $(seq 100); do
-  grep -q "^listening on https://127.0.0.1:" "$tmp/server.out" && break
-  sleep 0.1
-done
-grep -q "^listening on https://127.0.0.1:" "$tmp/server.out" || {
+start_kube_test_server "$server" "$tmp"
+started=$?
+pids+=("$kts_pid")
+[ "$started" = 0 ] || {
   echo "FAIL: kube-test-server is not listening: $(cat "$tmp/server.err")"
   exit 1
 }
-export KUBECONFIG=$tmp/kubeconfig
-export KUBECACHEDIR=$tmp/cache
 export TOKENSTORM_NAMESPACE=default
 
 # A LoadTest as the operator writes it into loadtest.json (JSON), around the given target and load.

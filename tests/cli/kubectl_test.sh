@@ -17,14 +17,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-kubectl_bin=$(command -v kubectl || true)
-if [ -z "$kubectl_bin" ] && [ -x tools/bin/kubectl ]; then
-  kubectl_bin=$PWD/tools/bin/kubectl
-fi
-if [ -z "$kubectl_bin" ]; then
-  echo "SKIP: no kubectl on PATH or in tools/bin (scripts/setup.sh installs one)"
-  exit 77
-fi
+# shellcheck source=tests/cli/lib/kube.sh
+. tests/cli/lib/kube.sh
+find_kubectl
 
 step=start
 fail() {
@@ -46,17 +41,11 @@ expect() { grep -qE -- "$1" "$tmp/out" || fail "output lacks /$1/"; }
 k() { "$kubectl_bin" --request-timeout=30s "$@"; }
 
 # Start the server on a free port and wait for its "listening on" line.
-"$server" --listen 127.0.0.1:0 --data "$tmp/data" --kubeconfig-out "$tmp/kubeconfig" --verbose \
-  >"$tmp/server.out" 2>"$tmp/server.err" &
-pid=$!
-for _ in $(seq 100); do
-  grep -q "^listening on https://127.0.0.1:" "$tmp/server.out" && break
-  kill -0 "$pid" 2>/dev/null || { step=start; fail "kube-test-server exited: $(cat "$tmp/server.err")"; }
-  sleep 0.1
-done
-grep -q "^listening on https://127.0.0.1:" "$tmp/server.out" || { step=start; fail "not listening after 10 s"; }
-export KUBECONFIG=$tmp/kubeconfig
-export KUBECACHEDIR=$tmp/cache  # discovery cache: keep it out of ~/.kube
+start_kube_test_server "$server" "$tmp" --verbose || {
+  pid=$kts_pid
+  fail "kube-test-server is not listening: $(cat "$tmp/server.err")"
+}
+pid=$kts_pid
 echo "kube-test-server: $(cat "$tmp/server.out"), kubectl: $kubectl_bin"
 
 run version k version
