@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the tests/cli scripts that need a cluster (source it from the source root).
 #
 # find_kubectl: sets kubectl_bin to the kubectl on PATH, else tools/bin/kubectl (scripts/setup.sh puts one
