@@ -21,4 +21,7 @@ struct InClusterOptions {
 };
 int runInCluster(const InClusterOptions& options);
 
+// `tokenstorm operator` (operator_command.cpp): the LoadTest controller.
+int cmdOperator(const std::vector<std::string>& args);
+
 }  // namespace tokenstorm::app

@@ -85,6 +85,8 @@ Commands:
                   Run a LoadTest here, in-process, against its endpoints or the built-in simulator;
                   writes DIR/report.json and DIR/junit.xml. Exit 0 Pass, 1 Fail, 3 aborted.
                   With --in-cluster (no FILE): one runner pod of a LoadTest in a cluster.
+  operator [--kubeconfig FILE] [--namespace NS]... [--workers N] [--leader-elect=true|false] ...
+                  Run the LoadTest controller against a cluster (tokenstorm operator --help).
   sim [--listen HOST:PORT] [--config FILE] [--truth FILE]
                   Serve the simulated LLM endpoint (OpenAI- and Anthropic-compatible).
   version         Print the version.
@@ -385,6 +387,9 @@ int run(int argc, char** argv) {
   }
   if (cmd == "run") {
     return tokenstorm::app::cmdRun(rest);
+  }
+  if (cmd == "operator") {
+    return tokenstorm::app::cmdOperator(rest);
   }
   std::cerr << "tokenstorm: unknown command \"" << cmd << "\"\n\n" << kUsage;
   return kExitInvalid;

@@ -1,5 +1,7 @@
 #include "tokenstorm/operator/children.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 
 #include "tokenstorm/core/loadtest_io.h"
@@ -189,7 +191,7 @@ Json buildRunnerJob(const core::LoadTest& test, const OperatorOptions& options) 
 
   Json container{{"name", "runner"},
                  {"image", runners.image ? *runners.image : options.image},
-                 {"command", Json::array({"tokenstorm", "run", "--in-cluster"})},
+                 {"command", Json::array({options.runnerCommand, "run", "--in-cluster"})},
                  {"env", std::move(env)},
                  {"securityContext", containerSecurityContext()},
                  {"volumeMounts", std::move(mounts)}};
@@ -245,6 +247,52 @@ Json buildReportConfigMap(const core::LoadTest& test, const std::string& report_
                           const std::string& junit_xml) {
   return configMap(test, reportName(test.metadata.name), "report",
                    Json{{kReportKey, report_json}, {kJunitKey, junit_xml}});
+}
+
+std::optional<core::Pricing> parsePricing(const std::string& text, std::string* error) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    *error = std::string("not YAML: ") + e.what();
+    return std::nullopt;
+  }
+  if (!root.IsMap()) {
+    *error = "want a map with input, output and optionally cachedInput (USD per 1M tokens)";
+    return std::nullopt;
+  }
+  auto price = [&](const char* field, bool required) -> std::optional<core::Decimal> {
+    const YAML::Node node = root[field];
+    if (!node || node.IsNull()) {
+      if (required) {
+        *error = std::string(field) + ": required";
+      }
+      return std::nullopt;
+    }
+    std::string why;
+    auto value = node.IsScalar() ? core::Decimal::parse(node.Scalar(), &why) : std::nullopt;
+    if (!value || value->nanos < 0) {
+      *error = std::string(field) + ": not a price" + (why.empty() ? "" : ": " + why);
+      return std::nullopt;
+    }
+    return value;
+  };
+  core::Pricing pricing;
+  auto input = price("input", true);
+  if (!input) {
+    return std::nullopt;
+  }
+  auto output = price("output", true);
+  if (!output) {
+    return std::nullopt;
+  }
+  pricing.input = *input;
+  pricing.output = *output;
+  pricing.cachedInput = price("cachedInput", false);
+  if (root["cachedInput"] && !pricing.cachedInput) {
+    return std::nullopt;
+  }
+  return pricing;
 }
 
 }  // namespace tokenstorm::op

@@ -213,5 +213,35 @@ TEST(ChildrenTest, ReportConfigMapHoldsReportAndJunit) {
   EXPECT_EQ(cm["data"][kJunitKey], "<testsuites/>");
 }
 
+// budget.pricingRef's ConfigMap value.
+TEST(ParsePricing, ReadsYamlAndJson) {
+  std::string error;
+  auto yaml = parsePricing("input: 0.15\noutput: 0.6\ncachedInput: 0.075\n", &error);
+  ASSERT_TRUE(yaml) << error;
+  EXPECT_EQ(yaml->input.str(), "0.15");
+  EXPECT_EQ(yaml->output.str(), "0.6");
+  ASSERT_TRUE(yaml->cachedInput);
+  EXPECT_EQ(yaml->cachedInput->str(), "0.075");
+  auto from_json = parsePricing(R"({"input": "3", "output": "15"})", &error);
+  ASSERT_TRUE(from_json) << error;
+  EXPECT_EQ(from_json->output.str(), "15");
+  EXPECT_FALSE(from_json->cachedInput);
+}
+
+TEST(ParsePricing, NamesTheFieldOfABadDocument) {
+  std::string error;
+  EXPECT_FALSE(parsePricing("output: 1\n", &error));
+  EXPECT_EQ(error, "input: required");
+  EXPECT_FALSE(parsePricing("input: cheap\noutput: 1\n", &error));
+  EXPECT_EQ(error.rfind("input: not a price", 0), 0u) << error;
+  EXPECT_FALSE(parsePricing("input: 1\noutput: -2\n", &error));
+  EXPECT_EQ(error.rfind("output: not a price", 0), 0u) << error;
+  EXPECT_FALSE(parsePricing("input: 1\noutput: 2\ncachedInput: [1]\n", &error));
+  EXPECT_EQ(error.rfind("cachedInput: not a price", 0), 0u) << error;
+  EXPECT_FALSE(parsePricing("- a list", &error));
+  EXPECT_FALSE(parsePricing("{unclosed", &error));
+  EXPECT_EQ(error.rfind("not YAML", 0), 0u) << error;
+}
+
 }  // namespace
 }  // namespace tokenstorm::op

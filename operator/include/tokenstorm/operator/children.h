@@ -49,6 +49,9 @@ struct OperatorOptions {
   std::string image;                                // the operator's own image: runners use it by default
   std::optional<core::PullPolicy> imagePullPolicy;  // when spec.runners does not say
   std::string runnerServiceAccount = "tokenstorm-runner";
+  // The runner container's command[0] (then `run --in-cluster`): the image's `tokenstorm` on its PATH; the
+  // end-to-end tests name the built binary, since the API test server's kubelet runs pods as processes.
+  std::string runnerCommand = "tokenstorm";
   // startAt = the moment every runner is ready + startLead: time for each runner to see the plan change.
   core::Duration startLead = core::Duration::fromSeconds(2);
   // activeDeadlineSeconds = maxDuration (else the plan's length) + startLead + this margin, which covers
@@ -88,5 +91,10 @@ int64_t activeDeadlineSeconds(const core::LoadTestSpec& spec, const OperatorOpti
 // The report ConfigMap: report.json (docs/metrics.md) and junit.xml, kept after ttlSecondsAfterFinished.
 nlohmann::json buildReportConfigMap(const core::LoadTest& test, const std::string& report_json,
                                     const std::string& junit_xml);
+
+// budget.pricingRef's ConfigMap value, which the caller reads (runners may not) and passes to
+// planDocument: YAML (or JSON) with input, output and optionally cachedInput, USD per 1M tokens. nullopt
+// with *error naming the field when it is not that.
+std::optional<core::Pricing> parsePricing(const std::string& text, std::string* error);
 
 }  // namespace tokenstorm::op
