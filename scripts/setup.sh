@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  g++ cmake ninja-build make pkg-config git ca-certificates python3 clang-format clang libclang-rt-14-dev openssl jq
+  g++ cmake ninja-build make pkg-config git ca-certificates python3 clang-format clang libclang-rt-14-dev openssl jq lua5.1
   libcpprest-dev libboost-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
@@ -49,9 +49,9 @@ with zipfile.ZipFile(layer) as z:
         os.chmod(out, 0o755)
 PY
 fi
-# A Lua VM for Node (fengari) runs the chart's Argo CD health check (health.lua) against its fixtures.
-if [ ! -d tools/node/node_modules/fengari ] || [ ! -d tools/node/node_modules/js-yaml ]; then
-  echo "setup: installing fengari and js-yaml into tools/node"
-  npm install --silent --no-audit --no-fund --prefix tools/node fengari@0.1.5 js-yaml@4.1.0 >/dev/null 2>&1
+# js-yaml reads the Argo CD health check's fixtures (tests/cli/health_lua_test.js runs health.lua in lua5.1).
+if [ ! -d tools/node/node_modules/js-yaml ]; then
+  echo "setup: installing js-yaml into tools/node"
+  npm install --silent --no-audit --no-fund --prefix tools/node js-yaml@4.1.0 >/dev/null 2>&1
 fi
 echo "setup: ok ($(tools/bin/helm version --short 2>/dev/null || echo 'helm missing'))"
