@@ -96,11 +96,11 @@ int runInCluster(const InClusterOptions& options) {
     auto it = data.find(key);
     return it != data.end() && it->is_string() ? std::optional(it->get<std::string>()) : std::nullopt;
   };
-  auto loadtest_json = text_of(runner::kPlanLoadTestKey);
+  auto loadtest_json = text_of(contract::kPlanKey);
   if (!loadtest_json) {
-    return fail(kExitInvalid, plan_ref + ": no data." + runner::kPlanLoadTestKey);
+    return fail(kExitInvalid, plan_ref + ": no data." + contract::kPlanKey);
   }
-  const std::string source = plan_ref + ":" + runner::kPlanLoadTestKey;
+  const std::string source = plan_ref + ":" + contract::kPlanKey;
   core::LoadResult loaded = core::parseLoadTests(*loadtest_json);
   if (!loaded.errors.empty()) {
     for (const auto& e : loaded.errors) {
@@ -129,7 +129,7 @@ int runInCluster(const InClusterOptions& options) {
   }
 
   // 3. This runner's share.
-  auto share = runner::runnerShare(env->indexText, text_of(runner::kPlanRunnersKey).value_or(""));
+  auto share = runner::runnerShare(env->indexText, text_of(contract::kRunnersKey).value_or(""));
   if (!share.ok()) {
     return fail(kExitInvalid, plan_ref + ": " + share.error());
   }
@@ -199,7 +199,7 @@ int runInCluster(const InClusterOptions& options) {
     guard.reset();
   });
 
-  if (!shard.put(runner::kShardReadyKey, kube::formatMicroTime(clock.wallNow()), &error)) {
+  if (!shard.put(contract::kReadyKey, kube::formatMicroTime(clock.wallNow()), &error)) {
     return fail(kExitCannotRun, error);
   }
   std::cerr << kPrefix << env->ns << "/" << shard_name << ": runner " << share->index << " of "
@@ -271,7 +271,7 @@ int runInCluster(const InClusterOptions& options) {
                             {"cpuPercent", result.cpuPercent},
                             {"startedAt", kube::formatMicroTime(started_wall)},
                             {"startSkewMs", skew_ms ? nlohmann::json(*skew_ms) : nlohmann::json(nullptr)}};
-  if (!shard.put(runner::kShardOutcomeKey, outcome.dump(), &error)) {
+  if (!shard.put(contract::kOutcomeKey, outcome.dump(), &error)) {
     std::cerr << kPrefix << error << "\n";
     code = kExitCannotRun;
   }

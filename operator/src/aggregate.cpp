@@ -95,7 +95,7 @@ std::optional<ShardData> readShard(const Json& config_map, std::string_view load
   if (name == nullptr) {
     return std::nullopt;
   }
-  const std::string prefix = std::string(loadtest) + "-shard-";
+  const std::string prefix = std::string(loadtest) + std::string(contract::kShardInfix);
   const std::string& text = name->get_ref<const std::string&>();
   if (text.size() <= prefix.size() || text.compare(0, prefix.size(), prefix) != 0 ||
       text.size() - prefix.size() > 9) {
@@ -118,9 +118,9 @@ std::optional<ShardData> readShard(const Json& config_map, std::string_view load
       *out = it->get<std::string>();
     }
   };
-  take(kReadyKey, &shard.ready);
-  take(kSnapshotKey, &shard.snapshot);
-  take(kOutcomeKey, &shard.outcome);
+  take(contract::kReadyKey, &shard.ready);
+  take(contract::kSnapshotKey, &shard.snapshot);
+  take(contract::kOutcomeKey, &shard.outcome);
   return shard;
 }
 
@@ -255,14 +255,14 @@ Aggregate aggregate(const core::LoadTestSpec& spec, const core::LoadPlan& plan,
       if (snap) {
         snapshots.push_back(std::move(*snap));
       } else {
-        a.errors.push_back({shard.index, shard.name + ": " + kSnapshotKey + ": " + error});
+        a.errors.push_back({shard.index, shard.name + ": " + contract::kSnapshotKey + ": " + error});
       }
     }
     if (shard.outcome) {
       std::string error;
       auto outcome = parseOutcome(*shard.outcome, &error);
       if (!outcome) {
-        a.errors.push_back({shard.index, shard.name + ": " + kOutcomeKey + ": " + error});
+        a.errors.push_back({shard.index, shard.name + ": " + contract::kOutcomeKey + ": " + error});
         continue;
       }
       ++a.finalShards;

@@ -82,21 +82,10 @@ Json containerSecurityContext() {
 
 }  // namespace
 
-std::string planName(std::string_view loadtest) {
-  return std::string(loadtest) + "-plan";
-}
-std::string shardName(std::string_view loadtest, int64_t index) {
-  return std::string(loadtest) + "-shard-" + std::to_string(index);
-}
-std::string jobName(std::string_view loadtest) {
-  return std::string(loadtest) + "-runners";
-}
-std::string reportName(std::string_view loadtest) {
-  return std::string(loadtest) + "-report";
-}
-
 Json childLabels(std::string_view loadtest, std::string_view role) {
-  return Json{{kManagedByLabel, kManagedByValue}, {kLoadTestLabel, loadtest}, {kRoleLabel, role}};
+  return Json{{contract::kManagedByLabel, contract::kManagedByValue},
+              {contract::kLoadTestLabel, loadtest},
+              {contract::kRoleLabel, role}};
 }
 
 Json ownerReference(const core::LoadTest& test) {
@@ -124,8 +113,8 @@ nlohmann::ordered_json planDocument(const core::LoadTest& test,
 
 Json buildPlanConfigMap(const core::LoadTest& test, const std::optional<core::Pricing>& resolved_pricing) {
   return configMap(test, planName(test.metadata.name), "plan",
-                   Json{{kPlanKey, planDocument(test, resolved_pricing).dump()},
-                        {kRunnersKey, std::to_string(test.spec.runners.count)}});
+                   Json{{contract::kPlanKey, planDocument(test, resolved_pricing).dump()},
+                        {contract::kRunnersKey, std::to_string(test.spec.runners.count)}});
 }
 
 Json buildShardConfigMap(const core::LoadTest& test, int64_t index) {
@@ -150,9 +139,9 @@ Json buildRunnerJob(const core::LoadTest& test, const OperatorOptions& options) 
   const std::string& name = test.metadata.name;
 
   Json env = Json::array();
-  env.push_back({{"name", kPlanEnv}, {"value", planName(name)}});
-  env.push_back(fieldRefEnv(kNamespaceEnv, "metadata.namespace"));
-  env.push_back(fieldRefEnv(kPodEnv, "metadata.name"));
+  env.push_back({{"name", contract::kPlanEnv}, {"value", planName(name)}});
+  env.push_back(fieldRefEnv(contract::kNamespaceEnv, "metadata.namespace"));
+  env.push_back(fieldRefEnv(contract::kPodEnv, "metadata.name"));
   Json mounts = Json::array({{{"name", "tmp"}, {"mountPath", "/tmp"}}});
   Json volumes = Json::array({{{"name", "tmp"}, {"emptyDir", Json::object()}}});
   const auto& endpoints = test.spec.target.endpoints;
@@ -162,14 +151,14 @@ Json buildRunnerJob(const core::LoadTest& test, const OperatorOptions& options) 
     if (e.auth && e.auth->secretRef) {
       // The key goes from the Secret to the container's environment; the operator never reads it.
       env.push_back(
-          {{"name", kApiKeyEnvPrefix + index},
+          {{"name", contract::kApiKeyEnvPrefix + index},
            {"valueFrom",
             {{"secretKeyRef", {{"name", e.auth->secretRef->name}, {"key", e.auth->secretRef->key}}}}}});
     }
     if (e.tls && e.tls->caSecretRef) {
-      const std::string dir = std::string(kCaMountRoot) + "/" + index;
+      const std::string dir = std::string(contract::kCaMountRoot) + "/" + index;
       const std::string volume = "ca-" + index;
-      env.push_back({{"name", kCaFileEnvPrefix + index}, {"value", dir + "/ca.crt"}});
+      env.push_back({{"name", contract::kCaFileEnvPrefix + index}, {"value", dir + "/ca.crt"}});
       mounts.push_back({{"name", volume}, {"mountPath", dir}, {"readOnly", true}});
       volumes.push_back(
           {{"name", volume},
@@ -246,7 +235,7 @@ Json buildRunnerJob(const core::LoadTest& test, const OperatorOptions& options) 
 Json buildReportConfigMap(const core::LoadTest& test, const std::string& report_json,
                           const std::string& junit_xml) {
   return configMap(test, reportName(test.metadata.name), "report",
-                   Json{{kReportKey, report_json}, {kJunitKey, junit_xml}});
+                   Json{{contract::kReportKey, report_json}, {contract::kJunitKey, junit_xml}});
 }
 
 std::optional<core::Pricing> parsePricing(const std::string& text, std::string* error) {

@@ -13,7 +13,7 @@ using Json = nlohmann::json;
 
 // An object we wrote stands in for the cache's copy for at most this long (the informer normally sees it
 // within milliseconds; an object deleted before it was ever seen must not live on here).
-constexpr auto kRecentTtl = std::chrono::seconds(30);
+constexpr core::MonoNanos kRecentTtl_ns = 30'000'000'000;
 // After a status update refused as stale (409), reconcile again after this: the informer catches up.
 constexpr core::MonoNanos kConflictRequeue_ns = 500'000'000;
 
@@ -74,6 +74,7 @@ void logLine(const char* level, const std::string& msg,
 Controller::Controller(kube::Client& client, ControllerOptions options, prometheus::Registry& registry)
     : client_(client),
       options_(std::move(options)),
+      queue_(*options_.clock),
       reconciles_(prometheus::BuildCounter()
                       .Name("tokenstorm_operator_reconciles_total")
                       .Help("Reconciles of LoadTests run.")
@@ -105,7 +106,7 @@ Controller::Controller(kube::Client& client, ControllerOptions options, promethe
   if (namespaces.empty()) {
     namespaces.push_back("");
   }
-  const std::string managed = std::string(kManagedByLabel) + "=" + kManagedByValue;
+  const std::string managed = std::string(contract::kManagedByLabel) + "=" + contract::kManagedByValue;
   kube::InformerHandlers lt{[this](const Json& o) { enqueueLoadTest(o); },
                             [this](const Json&, const Json& o) { enqueueLoadTest(o); },
                             [this](const Json& o) { enqueueLoadTest(o); }};
@@ -116,6 +117,7 @@ Controller::Controller(kube::Client& client, ControllerOptions options, promethe
     kube::InformerOptions informer;
     informer.resource = kube::resources::kLoadTests;
     informer.ns = ns;
+    informer.clock = options_.clock;
     loadtests_.push_back(std::make_unique<kube::Informer>(client_, informer, lt));
     informer.labelSelector = managed;
     for (auto [list, ref] :
@@ -185,22 +187,39 @@ void Controller::enqueueChild(const Json& object) {
   if (ns.empty() || labels == object["metadata"].end() || !labels->is_object()) {
     return;
   }
-  auto owner = labels->find(kLoadTestLabel);
+  auto owner = labels->find(contract::kLoadTestLabel);
   if (owner != labels->end() && owner->is_string() && !owner->get<std::string>().empty()) {
     queue_.add(ns + "/" + owner->get<std::string>());
   }
 }
 
-const kube::Informer* Controller::loadTestInformer(const std::string& ns) const {
+kube::Informer* Controller::informerFor(const std::vector<std::unique_ptr<kube::Informer>>& informers,
+                                        const std::string& ns) const {
   if (options_.namespaces.empty()) {
-    return loadtests_.front().get();
+    return informers.front().get();
   }
   for (size_t i = 0; i < options_.namespaces.size(); ++i) {
     if (options_.namespaces[i] == ns) {
-      return loadtests_[i].get();
+      return informers[i].get();
     }
   }
   return nullptr;
+}
+
+bool Controller::observeForTesting(const Json& object, bool deleted) {
+  const std::string kind = object.value("kind", "");
+  const std::vector<std::unique_ptr<kube::Informer>>* informers = kind == "LoadTest"    ? &loadtests_
+                                                                  : kind == "Job"       ? &jobs_
+                                                                  : kind == "Pod"       ? &pods_
+                                                                  : kind == "ConfigMap" ? &configmaps_
+                                                                                        : nullptr;
+  kube::Informer* informer =
+      informers ? informerFor(*informers, str(object, "metadata", "namespace")) : nullptr;
+  if (informer == nullptr) {
+    return false;
+  }
+  return informer->injectForTesting(deleted ? kube::WatcherAction(kube::Delete{object})
+                                            : kube::WatcherAction(kube::Upsert{object}));
 }
 
 std::optional<Json> Controller::fresher(const std::string& kind, const std::optional<Json>& cached) {
@@ -227,7 +246,7 @@ void Controller::remember(const std::string& kind, const Json& written) {
     return;
   }
   std::lock_guard lock(mutex_);
-  recent_[kind + "/" + kube::objectKey(written)] = Recent{written, std::chrono::steady_clock::now()};
+  recent_[kind + "/" + kube::objectKey(written)] = Recent{written, options_.clock->monotonicNanos()};
 }
 
 void Controller::forget(const std::string& kind, const std::string& ns, const std::string& name) {
@@ -239,7 +258,7 @@ std::vector<Json> Controller::children(const std::vector<std::unique_ptr<kube::I
                                        const std::string& kind, const std::string& ns,
                                        const std::string& name) {
   kube::SelectorError error;
-  auto selector = kube::LabelSelector::parse(std::string(kLoadTestLabel) + "=" + name, &error);
+  auto selector = kube::LabelSelector::parse(std::string(contract::kLoadTestLabel) + "=" + name, &error);
   std::vector<Json> out;
   std::map<std::string, bool> seen;
   for (const auto& informer : informers) {
@@ -251,11 +270,12 @@ std::vector<Json> Controller::children(const std::vector<std::unique_ptr<kube::I
   // Objects we created that the informer has not delivered yet.
   std::lock_guard lock(mutex_);
   const std::string prefix = kind + "/" + ns + "/";
-  const auto now = std::chrono::steady_clock::now();
-  std::erase_if(recent_, [&](const auto& entry) { return now - entry.second.at > kRecentTtl; });
+  const core::MonoNanos now = options_.clock->monotonicNanos();
+  std::erase_if(recent_, [&](const auto& entry) { return now - entry.second.at > kRecentTtl_ns; });
   for (const auto& [id, recent] : recent_) {
     if (id.rfind(prefix, 0) == 0 && !seen.count(id.substr(kind.size() + 1)) &&
-        recent.object["metadata"].value("labels", Json::object()).value(kLoadTestLabel, "") == name) {
+        recent.object["metadata"].value("labels", Json::object()).value(contract::kLoadTestLabel, "") ==
+            name) {
       out.push_back(recent.object);
     }
   }
@@ -292,7 +312,7 @@ kube::ReconcileOutcome Controller::reconcile(const std::string& key) {
   const size_t slash = key.find('/');
   const std::string ns = key.substr(0, slash);
   const std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
-  const kube::Informer* informer = loadTestInformer(ns);
+  const kube::Informer* informer = informerFor(loadtests_, ns);
   std::optional<Json> cached = informer ? informer->store().get(key) : std::nullopt;
   if (!cached) {
     std::lock_guard lock(mutex_);
@@ -302,11 +322,11 @@ kube::ReconcileOutcome Controller::reconcile(const std::string& key) {
     return kube::ReconcileOutcome::done();  // deleted: the garbage collector removes its children
   }
   World world;
-  world.now = std::chrono::system_clock::now();
+  world.now = options_.clock->wallNow();
   world.loadTest = *fresher("LoadTest", cached);
   for (Json& cm : children(configmaps_, "ConfigMap", ns, name)) {
     const std::string cm_name = str(cm, "metadata", "name");
-    const std::string role = cm["metadata"].value("labels", Json::object()).value(kRoleLabel, "");
+    const std::string role = cm["metadata"].value("labels", Json::object()).value(contract::kRoleLabel, "");
     if (cm_name == planName(name)) {
       world.plan = std::move(cm);
     } else if (cm_name == reportName(name)) {
@@ -407,7 +427,7 @@ bool Controller::execute(const Action& action, const std::string& ns, const Json
       const std::string key = ns + "/" + action.name;
       const std::string verdict = str(*r, "status", "verdict");
       std::lock_guard lock(mutex_);
-      last_status_[key] = std::chrono::system_clock::now();
+      last_status_[key] = options_.clock->wallNow();
       if (!verdict.empty() && str(loadtest, "status", "verdict").empty() && last_verdict_[key] != verdict) {
         last_verdict_[key] = verdict;
         verdicts_.Add({{"verdict", verdict}}).Increment();

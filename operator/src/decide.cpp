@@ -82,6 +82,32 @@ struct Requeuer {
   Requeue result() const { return after ? Requeue{false, *after} : Requeue{}; }
 };
 
+// The status a re-run starts from: Pending, reason Rerun, for run `wanted`; the kstatus conditions keep
+// their transition times where their status holds, the last run's results and domain conditions go.
+core::LoadTestStatus rerunStatus(const core::LoadTestStatus& previous,
+                                 const std::optional<std::string>& wanted,
+                                 const std::optional<std::string>& last, bool ended, WallTime now,
+                                 int64_t generation) {
+  const std::string message =
+      "run \"" + wanted.value_or("") + "\" requested: " + (ended ? "removing" : "stopping") + " run \"" +
+      last.value_or("") + "\" (" +
+      (previous.phase ? std::string(core::enumName(*previous.phase)) : std::string("Pending")) +
+      ") and its runner Job and ConfigMaps";
+  core::LoadTestStatus fresh;
+  fresh.phase = core::Phase::Pending;
+  fresh.observedGeneration = generation;
+  fresh.runId = wanted;
+  for (const core::Condition& c : previous.conditions) {
+    if (c.type == "Reconciling" || c.type == "Ready" || c.type == "Stalled") {
+      fresh.conditions.push_back(c);
+    }
+  }
+  setCondition(&fresh.conditions, "Reconciling", "True", reason::kRerun, message, now, generation);
+  setCondition(&fresh.conditions, "Ready", "False", reason::kRerun, message, now, generation);
+  setCondition(&fresh.conditions, "Stalled", "False", reason::kRerun, message, now, generation);
+  return fresh;
+}
+
 }  // namespace
 
 Decision decide(const World& world, const OperatorOptions& options) {
@@ -132,28 +158,88 @@ Decision decide(const World& world, const OperatorOptions& options) {
   std::string refused;
   if (world.plan) {
     const Json& data = (*world.plan).contains("data") ? (*world.plan)["data"] : Json::object();
-    if (data.contains(kPlanKey) && data[kPlanKey].is_string()) {
-      core::LoadResult loaded = core::parseLoadTests(data[kPlanKey].get<std::string>());
+    if (data.contains(contract::kPlanKey) && data[contract::kPlanKey].is_string()) {
+      core::LoadResult loaded = core::parseLoadTests(data[contract::kPlanKey].get<std::string>());
       if (loaded.errors.empty() && loaded.tests.size() == 1) {
         planned = loaded.tests.front();
       }
     }
-    if (data.contains(kStartAtKey) && data[kStartAtKey].is_string()) {
-      start_at = parseTime(data[kStartAtKey].get<std::string>());
+    if (data.contains(contract::kStartAtKey) && data[contract::kStartAtKey].is_string()) {
+      start_at = parseTime(data[contract::kStartAtKey].get<std::string>());
     }
     if (planned && test) {
-      Json now_spec = comparableSpec(planDocument(*test, world.resolvedPricing)["spec"]);
+      // A pricingRef is compared as resolved at launch: the ConfigMap's prices may change (or it may go)
+      // while the test runs without that being a change of this spec.
+      const std::optional<core::Pricing> as_launched =
+          test->spec.budget.pricingRef && planned->spec.budget.pricing ? planned->spec.budget.pricing
+                                                                       : world.resolvedPricing;
+      Json now_spec = comparableSpec(planDocument(*test, as_launched)["spec"]);
       Json then_spec = comparableSpec(planDocument(*planned)["spec"]);
       if (now_spec != then_spec) {
         refused = "the test was launched from generation " + std::to_string(planned->metadata.generation) +
-                  "; only spec.suspend may change after that (a re-run is a new LoadTest)";
+                  "; only spec.suspend may change after that (a re-run is a new LoadTest or a new " +
+                  "spec.runId)";
       }
     }
   }
   const bool launched = world.plan.has_value() && planned.has_value();
+  bool was_terminal = isTerminal(previous.phase) && phaseReason(previous) != reason::kInvalidSpec;
+
+  // ---- a re-run (row 9): spec.runId differs from the run the children (or, after the TTL, the status)
+  // belong to. That run is stopped if it is still going, its children are removed (its report too: the
+  // new run writes its own) and the status starts afresh with reason Rerun. The new run is launched only
+  // once none of the old children or runner pods is left, so no old shard, runner or Job can count in it.
+  if (test && invalid.empty()) {
+    const std::optional<std::string>& wanted = test->spec.runId;
+    const std::optional<std::string> last = launched ? planned->spec.runId : previous.runId;
+    const core::Condition* reconciling = findCondition(previous.conditions, "Reconciling");
+    const bool reset = !was_terminal && reconciling != nullptr && reconciling->status == "True" &&
+                       reconciling->reason == reason::kRerun && previous.runId == wanted;
+    const bool start_rerun = !reset && wanted != last && (launched || was_terminal);
+    const bool clearing =
+        reset && (world.plan ? !planned || planned->spec.runId != wanted
+                             : world.job || !world.shards.empty() || world.report || !world.pods.empty());
+    const bool nothing_left =
+        !world.plan && !world.job && world.shards.empty() && !world.report && world.pods.empty();
+    if (start_rerun && nothing_left) {
+      // After the TTL removed the children: the fresh status is the previous one, and the new run is
+      // launched in this pass.
+      previous = rerunStatus(previous, wanted, last, was_terminal, world.now, generation);
+      d.actions.push_back(event(object, "Normal", reason::kRerun, "Rerun", phaseMessage(previous)));
+      was_terminal = false;
+    } else if (start_rerun || clearing) {
+      if (world.job) {
+        d.actions.push_back(remove("batch/v1", "Job", jobName(name)));
+      }
+      for (const Json& cm : world.shards) {
+        d.actions.push_back(remove("v1", "ConfigMap", stringAt(cm, "metadata", "name")));
+      }
+      if (world.plan) {
+        d.actions.push_back(remove("v1", "ConfigMap", planName(name)));
+      }
+      if (world.report) {
+        d.actions.push_back(remove("v1", "ConfigMap", reportName(name)));
+      }
+      d.status = previous;
+      if (start_rerun) {
+        core::LoadTestStatus fresh = rerunStatus(previous, wanted, last, was_terminal, world.now, generation);
+        Action update;
+        update.kind = Action::Kind::UpdateStatus;
+        update.apiVersion = core::kApiVersion;
+        update.resource = core::kKind;
+        update.name = name;
+        update.body = Json{{"status", Json::parse(core::toJson(fresh).dump())}};
+        d.actions.push_back(std::move(update));
+        d.actions.push_back(event(object, "Normal", reason::kRerun, "Rerun", phaseMessage(fresh)));
+        d.status = std::move(fresh);
+      }
+      d.requeue = Requeue{false, kSettlePoll};  // until the informers no longer hold the old children
+      return d;
+    }
+  }
+
   // Once launched, the plan's spec is the one being run; before, the object's.
   const core::LoadTest* running = launched ? &*planned : (test ? &*test : nullptr);
-  const bool was_terminal = isTerminal(previous.phase) && phaseReason(previous) != reason::kInvalidSpec;
 
   Observed o;
   o.now = world.now;
@@ -192,7 +278,13 @@ Decision decide(const World& world, const OperatorOptions& options) {
 
   Requeuer requeue;
   const bool invalid_now = !launched && !o.invalid.empty();
-  core::LoadTestStatus status = statusFor(o);
+  // statusFor(o), recording which run it describes.
+  auto status_of = [&](const Observed& observed) {
+    core::LoadTestStatus out = statusFor(observed);
+    out.runId = running != nullptr ? running->spec.runId : previous.runId;
+    return out;
+  };
+  core::LoadTestStatus status = status_of(o);
   const bool terminal = isTerminal(status.phase);
 
   // ---- children ----
@@ -207,7 +299,7 @@ Decision decide(const World& world, const OperatorOptions& options) {
     o.job.exists = true;
     shards = aggregate(test->spec, plan, {});
     o.shards = &shards;
-    status = statusFor(o);
+    status = status_of(o);
   } else if (launched && !terminal && !start_at) {
     // A restart after a partial creation: make what is missing, the Job last (runners need the rest).
     for (int64_t i = 0; i < running->spec.runners.count; ++i) {
@@ -228,7 +320,7 @@ Decision decide(const World& world, const OperatorOptions& options) {
       patch.apiVersion = "v1";
       patch.resource = "ConfigMap";
       patch.name = planName(name);
-      patch.body = Json{{"data", {{kStartAtKey, formatTimeMillis(at)}}}};
+      patch.body = Json{{"data", {{contract::kStartAtKey, formatTimeMillis(at)}}}};
       d.actions.push_back(std::move(patch));
       requeue.at(options.startLead);
     }
@@ -248,8 +340,14 @@ Decision decide(const World& world, const OperatorOptions& options) {
     }
   }
 
+  bool cleanup = false;  // ttlSecondsAfterFinished deletes the runner pods in this pass
   if (terminal && launched) {
-    if (o.job.exists && !o.job.complete && !o.job.failed) {
+    // Runners still at work are stopped (row 5): after an abort, or while one has no outcome yet. Runners
+    // that all ran to their end are exiting by themselves; their Job and pods (whose logs hold each
+    // runner's table) stay until ttlSecondsAfterFinished.
+    const bool stop_runners =
+        status.phase == core::Phase::Aborted || !shards.allFinal(running->spec.runners.count);
+    if (stop_runners && o.job.exists && !o.job.complete && !o.job.failed) {
       d.actions.push_back(remove("batch/v1", "Job", jobName(name)));
     }
     const WallTime ended =
@@ -266,18 +364,24 @@ Decision decide(const World& world, const OperatorOptions& options) {
       core::RunOutcome outcome;
       outcome.phase = *status.phase;
       outcome.reason = phaseReason(status) + ": " + phaseMessage(status);
+      if (phaseReason(status) == reason::kBudgetExceeded && shards.budget.exceeded) {
+        // The spend when the report is written, in-flight requests finished after the abort included (as
+        // the BudgetExceeded condition says it); the phase's message keeps the spend that aborted.
+        outcome.reason = std::string(reason::kBudgetExceeded) + ": " + shards.budget.message;
+      }
       outcome.elapsedS = shards.runnerOutcome.elapsedS;
       outcome.runnerCpuPercent = shards.runnerOutcome.runnerCpuPercent;
       core::Report report = core::buildReport(running->spec, plan, shards.merged, outcome);
       d.actions.push_back(create(
           buildReportConfigMap(*running, core::toJson(report).dump(2), core::toJunitXml(report, name))));
       o.reportWritten = true;
-      status = statusFor(o);
+      status = status_of(o);
     }
     const auto& ttl = running->spec.ttlSecondsAfterFinished;
     if (settled && ttl) {
       const WallTime expires = plus(ended, core::Duration::fromSeconds(*ttl));
       if (world.now >= expires) {
+        cleanup = !world.pods.empty();  // the status is still read from them: it goes out now
         if (world.job) {
           d.actions.push_back(remove("batch/v1", "Job", jobName(name)));
         }
@@ -299,7 +403,9 @@ Decision decide(const World& world, const OperatorOptions& options) {
   if (core::toJson(status) != core::toJson(previous)) {
     // A phase change and the report's reference go out at once; the rest at most once per interval.
     const bool report_ref_new = status.reportRef && !previous.reportRef;
-    const bool due = phase_changed || report_ref_new || !world.lastStatusUpdate ||
+    // So does the last update before the TTL deletes what the status is read from (pods, shards): the
+    // record keeps what they said (runner counts) instead of an update held back by the interval.
+    const bool due = phase_changed || report_ref_new || cleanup || !world.lastStatusUpdate ||
                      world.now >= plus(*world.lastStatusUpdate, options.statusInterval);
     if (due) {
       Action update;

@@ -557,7 +557,7 @@ core::LoadTestStatus statusFor(const Observed& o) {
     s.verdict = success ? core::Verdict::Pass : core::Verdict::Fail;
   }
   if (o.reportWritten) {
-    s.reportRef = core::ConfigMapKeyRef{o.reportName, kReportKey};
+    s.reportRef = core::ConfigMapKeyRef{o.reportName, contract::kReportKey};
   }
 
   std::string ready_message = v.message;

@@ -40,10 +40,10 @@ bool pauseUnlessCancelled(kube::Cancellation& cancellation, std::chrono::millise
 kube::Expected<std::optional<system_clock::time_point>> startAtOf(const nlohmann::json& plan,
                                                                   const std::string& name) {
   const nlohmann::json* data = plan.contains("data") ? &plan["data"] : nullptr;
-  if (data == nullptr || !data->is_object() || !data->contains(kPlanStartAtKey)) {
+  if (data == nullptr || !data->is_object() || !data->contains(contract::kStartAtKey)) {
     return std::optional<system_clock::time_point>{};
   }
-  const nlohmann::json& value = (*data)[kPlanStartAtKey];
+  const nlohmann::json& value = (*data)[contract::kStartAtKey];
   auto at = value.is_string() ? kube::parseRfc3339(value.get<std::string>()) : std::nullopt;
   if (!at) {
     return kube::fail("plan ConfigMap " + name + ": data.startAt is not an RFC 3339 time (got " +
@@ -64,19 +64,21 @@ kube::Expected<RunnerEnv> runnerEnvFrom(const kube::EnvLookup& env) {
     *into = *value;
     return true;
   };
-  if (!need("TOKENSTORM_PLAN", &out.plan)) {
-    return kube::fail("TOKENSTORM_PLAN is not set: it names the plan ConfigMap (the operator sets it)");
+  using std::string_literals::operator""s;
+  if (!need(contract::kPlanEnv, &out.plan)) {
+    return kube::fail(contract::kPlanEnv +
+                      " is not set: it names the plan ConfigMap (the operator sets it)"s);
   }
-  if (!need("TOKENSTORM_NAMESPACE", &out.ns)) {
+  if (!need(contract::kNamespaceEnv, &out.ns)) {
+    return kube::fail(contract::kNamespaceEnv +
+                      " is not set: it names the plan's namespace (the operator sets it)"s);
+  }
+  if (!need(contract::kIndexEnv, &out.indexText)) {
     return kube::fail(
-        "TOKENSTORM_NAMESPACE is not set: it names the plan's namespace (the operator sets it)");
+        contract::kIndexEnv +
+        " is not set: a runner is a pod of the LoadTest's Indexed Job, whose controller sets it"s);
   }
-  if (!need("JOB_COMPLETION_INDEX", &out.indexText)) {
-    return kube::fail(
-        "JOB_COMPLETION_INDEX is not set: a runner is a pod of the LoadTest's Indexed Job, whose controller "
-        "sets it");
-  }
-  need("TOKENSTORM_POD", &out.pod);
+  need(contract::kPodEnv, &out.pod);
   return out;
 }
 
@@ -103,13 +105,12 @@ kube::Expected<RunnerShare> runnerShare(const std::string& index_text, const std
 std::string shardName(const std::string& loadtest_name, const std::string& plan_name, int64_t index) {
   std::string base = loadtest_name;
   if (base.empty()) {
-    constexpr std::string_view kSuffix = "-plan";
     base = plan_name;
-    if (base.size() > kSuffix.size() && base.ends_with(kSuffix)) {
-      base.resize(base.size() - kSuffix.size());
+    if (base.size() > contract::kPlanSuffix.size() && base.ends_with(contract::kPlanSuffix)) {
+      base.resize(base.size() - contract::kPlanSuffix.size());
     }
   }
-  return base + "-shard-" + std::to_string(index);
+  return contract::shardName(base, index);
 }
 
 StartInstant startInstant(system_clock::time_point start_at, const core::Clock& clock) {
@@ -215,7 +216,7 @@ bool ConfigMapSnapshotSink::write(const core::Snapshot& snapshot, std::string* e
     *warnings_ << "warning: snapshot.json is " << bytes / 1024
                << " KiB, near the 1 MiB a ConfigMap holds; a longer test may not fit\n";
   }
-  return shard_.put(kShardSnapshotKey, text, error);
+  return shard_.put(contract::kSnapshotKey, text, error);
 }
 
 }  // namespace tokenstorm::runner

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "engine_impl.h"
+#include "tokenstorm/core/cluster_contract.h"
 #include "tokenstorm/core/validate.h"
 #include "tokenstorm/runner/api.h"
 #include "tokenstorm/runner/http_client.h"
@@ -604,11 +605,11 @@ std::unique_ptr<Engine> Engine::create(boost::asio::io_context& io, const core::
 }
 
 std::string apiKeyEnvName(size_t index) {
-  return "TOKENSTORM_API_KEY_" + std::to_string(index);
+  return contract::kApiKeyEnvPrefix + std::to_string(index);
 }
 
 std::string caFileEnvName(size_t index) {
-  return "TOKENSTORM_CA_FILE_" + std::to_string(index);
+  return contract::kCaFileEnvPrefix + std::to_string(index);
 }
 
 std::optional<std::string> readApiKey(const core::Endpoint& endpoint, size_t index,

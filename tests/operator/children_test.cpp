@@ -32,11 +32,11 @@ void render(const json& object, std::vector<std::string>* out) {
   const std::string prefix =
       object["kind"].get<std::string>() + "/" + object["metadata"]["name"].get<std::string>();
   json copy = object;
-  if (copy.contains("data") && copy["data"].contains(kPlanKey)) {
-    json plan = json::parse(copy["data"][kPlanKey].get<std::string>());
+  if (copy.contains("data") && copy["data"].contains(contract::kPlanKey)) {
+    json plan = json::parse(copy["data"][contract::kPlanKey].get<std::string>());
     json budget = plan["spec"].value("budget", json::object());
     plan.erase("spec");
-    copy["data"].erase(kPlanKey);
+    copy["data"].erase(contract::kPlanKey);
     testing::flatten(plan, prefix + " data[\"loadtest.json\"]", out);
     testing::flatten(budget, prefix + " data[\"loadtest.json\"].spec.budget", out);
   }
@@ -84,8 +84,8 @@ TEST(ChildrenTest, EveryChildIsLabelledAndOwnedByTheLoadTest) {
   for (const json& o : objects) {
     const json& meta = o["metadata"];
     EXPECT_EQ(meta["namespace"], "ml-serving");
-    EXPECT_EQ(meta["labels"][kManagedByLabel], "tokenstorm");
-    EXPECT_EQ(meta["labels"][kLoadTestLabel], "gpu-pool-users");
+    EXPECT_EQ(meta["labels"][contract::kManagedByLabel], "tokenstorm");
+    EXPECT_EQ(meta["labels"][contract::kLoadTestLabel], "gpu-pool-users");
     ASSERT_EQ(meta["ownerReferences"].size(), 1u);
     const json& owner = meta["ownerReferences"][0];
     EXPECT_EQ(owner["apiVersion"], "tokenstorm.dev/v1alpha1");
@@ -97,8 +97,8 @@ TEST(ChildrenTest, EveryChildIsLabelledAndOwnedByTheLoadTest) {
   }
   // Runner pods carry the loadtest label too: the example's podAntiAffinity selects on it.
   const json job = buildRunnerJob(test, testOptions());
-  EXPECT_EQ(job["spec"]["template"]["metadata"]["labels"][kLoadTestLabel], "gpu-pool-users");
-  EXPECT_EQ(job["spec"]["template"]["metadata"]["labels"][kRoleLabel], "runner");
+  EXPECT_EQ(job["spec"]["template"]["metadata"]["labels"][contract::kLoadTestLabel], "gpu-pool-users");
+  EXPECT_EQ(job["spec"]["template"]["metadata"]["labels"][contract::kRoleLabel], "runner");
 }
 
 TEST(ChildrenTest, ThePlanHoldsTheSpecAsValidated) {
@@ -106,9 +106,9 @@ TEST(ChildrenTest, ThePlanHoldsTheSpecAsValidated) {
                            "examples/budget-capped-external.yaml", "examples/sweep.yaml"}) {
     core::LoadTest test = testing::exampleTest(file);
     json plan = buildPlanConfigMap(test);
-    EXPECT_EQ(plan["data"][kRunnersKey], std::to_string(test.spec.runners.count)) << file;
-    EXPECT_FALSE(plan["data"].contains(kStartAtKey)) << file;
-    core::LoadResult back = core::parseLoadTests(plan["data"][kPlanKey].get<std::string>());
+    EXPECT_EQ(plan["data"][contract::kRunnersKey], std::to_string(test.spec.runners.count)) << file;
+    EXPECT_FALSE(plan["data"].contains(contract::kStartAtKey)) << file;
+    core::LoadResult back = core::parseLoadTests(plan["data"][contract::kPlanKey].get<std::string>());
     ASSERT_TRUE(back.errors.empty()) << file << ": " << back.errors.front().str();
     ASSERT_EQ(back.tests.size(), 1u);
     core::Diagnostics errors;
@@ -174,7 +174,7 @@ spec:
   int secret_refs = 0;
   for (const json& e : env) {
     const std::string name = e["name"];
-    if (name.rfind(kApiKeyEnvPrefix, 0) == 0 || name == "EXTRA_TOKEN") {
+    if (name.rfind(contract::kApiKeyEnvPrefix, 0) == 0 || name == "EXTRA_TOKEN") {
       EXPECT_FALSE(e.contains("value")) << name << " must come from a secretKeyRef";
       ASSERT_TRUE(e.contains("valueFrom")) << name;
       EXPECT_TRUE(e["valueFrom"].contains("secretKeyRef")) << name;
@@ -208,9 +208,9 @@ TEST(ChildrenTest, ReportConfigMapHoldsReportAndJunit) {
   core::LoadTest test = testing::exampleTest("examples/quickstart.yaml");
   json cm = buildReportConfigMap(test, "{\"verdict\":\"Pass\"}", "<testsuites/>");
   EXPECT_EQ(cm["metadata"]["name"], "quickstart-report");
-  EXPECT_EQ(cm["metadata"]["labels"][kRoleLabel], "report");
-  EXPECT_EQ(cm["data"][kReportKey], "{\"verdict\":\"Pass\"}");
-  EXPECT_EQ(cm["data"][kJunitKey], "<testsuites/>");
+  EXPECT_EQ(cm["metadata"]["labels"][contract::kRoleLabel], "report");
+  EXPECT_EQ(cm["data"][contract::kReportKey], "{\"verdict\":\"Pass\"}");
+  EXPECT_EQ(cm["data"][contract::kJunitKey], "<testsuites/>");
 }
 
 // budget.pricingRef's ConfigMap value.

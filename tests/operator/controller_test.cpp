@@ -1,4 +1,5 @@
-// The probe listener over a real socket; the controller itself runs end to end in
+// The probe listener over a real socket; the controller's reconcile() is tested over a fake API in
+// controller_reconcile_test.cpp, and the whole controller runs end to end in
 // tests/cli/operator_e2e_test.sh (kube-test-server, kubectl, runner processes).
 #include "tokenstorm/operator/http_server.h"
 

@@ -18,7 +18,8 @@
 //   job complete | job failed REASON | job gone
 //   pricing IN OUT | pricing error TEXT   what the caller read from budget.pricingRef
 //   restart                       the operator restarts: it forgets when it last updated the status
-//   reconcile [dry]               decide() and print what it did (dry: without applying the actions)
+//   reconcile [dry|lagging]       decide() and print what it did (dry: without applying the actions;
+//                                 lagging: without its deletions, as caches that have not seen them yet)
 //   status                        print the LoadTest's status in full
 #pragma once
 
@@ -93,7 +94,7 @@ class WorldScript {
       pod(i, rest);
     } else if (verb == "shards") {
       for (auto& cm : shards_) {
-        cm["data"][kReadyKey] = formatTimeMillis(now_);
+        cm["data"][contract::kReadyKey] = formatTimeMillis(now_);
       }
     } else if (verb == "shard") {
       int64_t i = 0;
@@ -102,11 +103,11 @@ class WorldScript {
       Json* cm = shard(i);
       ASSERT_NE(cm, nullptr) << "no shard " << i << ": " << line;
       if (what == "snapshot") {
-        (*cm)["data"][kSnapshotKey] = snapshotText(words, i);
+        (*cm)["data"][contract::kSnapshotKey] = snapshotText(words, i);
       } else if (what == "outcome") {
         std::string phase, why;
         words >> phase >> why;
-        (*cm)["data"][kOutcomeKey] = outcomeJson(phase, why);
+        (*cm)["data"][contract::kOutcomeKey] = outcomeJson(phase, why);
       } else if (what == "raw") {
         std::string key, rest;
         words >> key;
@@ -146,7 +147,7 @@ class WorldScript {
     } else if (verb == "reconcile") {
       std::string mode;
       words >> mode;
-      reconcile(mode != "dry");
+      reconcile(mode != "dry", mode == "lagging");
     } else if (verb == "status") {
       printStatus();
     } else {
@@ -336,6 +337,8 @@ class WorldScript {
           }
         } else if (a.name == planName(name())) {
           plan_.reset();
+        } else if (a.name == reportName(name())) {
+          report_.reset();
         } else {
           std::erase_if(shards_, [&](const Json& cm) { return cm["metadata"]["name"] == a.name; });
         }
@@ -349,9 +352,10 @@ class WorldScript {
     }
   }
 
-  void reconcile(bool apply_actions) {
+  void reconcile(bool apply_actions, bool lagging = false) {
     Decision d = decide(world(), options_);
-    out_.push_back("reconcile at " + formatTime(now_) + (apply_actions ? "" : " (dry)"));
+    out_.push_back("reconcile at " + formatTime(now_) + (apply_actions ? "" : " (dry)") +
+                   (lagging ? " (lagging)" : ""));
     for (const Action& a : d.actions) {
       std::string text = describe(a);
       if (a.kind == Action::Kind::UpdateStatus) {
@@ -359,7 +363,7 @@ class WorldScript {
                 phaseMessage(d.status);
       }
       out_.push_back("  " + text);
-      if (apply_actions) {
+      if (apply_actions && !(lagging && a.kind == Action::Kind::Delete)) {
         apply(a);
       }
     }
@@ -380,7 +384,8 @@ class WorldScript {
                      c.value("lastTransitionTime", "") + " gen " +
                      std::to_string(c.value("observedGeneration", int64_t{0})));
     }
-    for (const char* key : {"runners", "stage", "verdict", "startTime", "completionTime", "reportRef"}) {
+    for (const char* key :
+         {"runId", "runners", "stage", "verdict", "startTime", "completionTime", "reportRef"}) {
       if (s.contains(key)) {
         out_.push_back("  " + std::string(key) + " " + s[key].dump());
       }

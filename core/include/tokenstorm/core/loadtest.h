@@ -491,6 +491,7 @@ struct CacheResult {
 struct LoadTestStatus {
   std::optional<Phase> phase;
   int64_t observedGeneration = 0;
+  std::optional<std::string> runId;  // spec.runId of the run this status describes
   std::vector<Condition> conditions;
   std::optional<std::string> startTime;
   std::optional<std::string> completionTime;

@@ -631,6 +631,7 @@ template <class V>
 void describe(V& v, LoadTestStatus& s) {
   v.field(s.phase, F("phase", "Pending, Provisioning, WarmingUp, Running, Succeeded, Failed or Aborted."));
   v.field(s.observedGeneration, F("observedGeneration", "Generation of the spec the status describes."));
+  v.field(s.runId, F("runId", "spec.runId of the run this status describes."));
   v.field(s.conditions, F("conditions",
                           "Ready, Reconciling, Stalled, Complete, BudgetExceeded, ThresholdsMet, "
                           "TargetWarm."));

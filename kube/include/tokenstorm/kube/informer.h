@@ -65,6 +65,10 @@ class Informer {
   // Waits (real time) for hasSynced(); false on timeout or stop.
   bool waitForSync(std::chrono::milliseconds timeout);
   const Store& store() const { return store_; }
+  // Test seam for what reads the cache (a controller's reconcile): applies a cache action (ReplaceAll,
+  // Upsert, Delete) as the watch would, handlers included, on the caller's thread. Only on an informer
+  // that was never started (the store has one writer).
+  bool injectForTesting(const WatcherAction& action) { return applyToStore(store_, action, handlers_); }
 
  private:
   void run();

@@ -16,34 +16,11 @@
 #include <string_view>
 #include <vector>
 
+#include "tokenstorm/core/cluster_contract.h"
 #include "tokenstorm/core/loadtest.h"
 #include "tokenstorm/core/units.h"
 
 namespace tokenstorm::op {
-
-// Labels on every child (and on runner pods, through the Job's template).
-inline constexpr const char* kManagedByLabel = "app.kubernetes.io/managed-by";
-inline constexpr const char* kManagedByValue = "tokenstorm";
-inline constexpr const char* kLoadTestLabel = "tokenstorm.dev/loadtest";
-inline constexpr const char* kRoleLabel = "tokenstorm.dev/role";
-
-// Keys of the ConfigMaps' data (docs/operator.md).
-inline constexpr const char* kPlanKey = "loadtest.json";
-inline constexpr const char* kRunnersKey = "runners";
-inline constexpr const char* kStartAtKey = "startAt";
-inline constexpr const char* kReadyKey = "ready";
-inline constexpr const char* kSnapshotKey = "snapshot.json";
-inline constexpr const char* kOutcomeKey = "outcome.json";
-inline constexpr const char* kReportKey = "report.json";
-inline constexpr const char* kJunitKey = "junit.xml";
-
-// Environment of a runner container.
-inline constexpr const char* kPlanEnv = "TOKENSTORM_PLAN";
-inline constexpr const char* kNamespaceEnv = "TOKENSTORM_NAMESPACE";
-inline constexpr const char* kPodEnv = "TOKENSTORM_POD";
-inline constexpr const char* kApiKeyEnvPrefix = "TOKENSTORM_API_KEY_";  // + endpoint index
-inline constexpr const char* kCaFileEnvPrefix = "TOKENSTORM_CA_FILE_";  // + endpoint index
-inline constexpr const char* kCaMountRoot = "/etc/tokenstorm/ca";       // /<index>/ca.crt
 
 struct OperatorOptions {
   std::string image;                                // the operator's own image: runners use it by default
@@ -63,10 +40,11 @@ struct OperatorOptions {
   core::Duration statusInterval = core::Duration::fromSeconds(5);
 };
 
-std::string planName(std::string_view loadtest);
-std::string shardName(std::string_view loadtest, int64_t index);
-std::string jobName(std::string_view loadtest);
-std::string reportName(std::string_view loadtest);
+// Names, labels, keys and environment of the objects below: core/cluster_contract.h (tokenstorm::contract).
+using contract::jobName;
+using contract::planName;
+using contract::reportName;
+using contract::shardName;
 
 // {managed-by, loadtest, role}.
 nlohmann::json childLabels(std::string_view loadtest, std::string_view role);

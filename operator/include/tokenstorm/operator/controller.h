@@ -19,6 +19,13 @@
 // (none after a restart: the next update goes out at once) and the objects it wrote most recently, used
 // in place of a cache entry that is older (so a reconcile that runs before the informer saw our own write
 // neither repeats it nor writes startAt twice); everything else is in the cluster.
+//
+// Time comes from ControllerOptions::clock: wall time for World::now and the status update times,
+// monotonic for the age of the written copies (they stand in for the cache for 30 s at most).
+//
+// Tests (tests/operator/controller_reconcile_test.cpp) drive reconcile() over a kube::Client on a
+// FakeTransport without starting the informers: observeForTesting() puts objects into the caches (or takes
+// them out) as the informers would, and a ManualClock moves time.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -35,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include "tokenstorm/core/clock.h"
 #include "tokenstorm/kube/client.h"
 #include "tokenstorm/kube/controller_queue.h"
 #include "tokenstorm/kube/informer.h"
@@ -46,7 +54,8 @@ struct ControllerOptions {
   std::vector<std::string> namespaces;  // empty: all namespaces
   size_t workers = 2;
   OperatorOptions op;
-  std::string identity = "tokenstorm-operator";  // Events' reportingInstance
+  std::string identity = "tokenstorm-operator";             // Events' reportingInstance
+  const core::Clock* clock = &core::RealClock::instance();  // also given to the informers and the queue
 };
 
 // One structured log line to stderr: `ts=... level=info msg="..." key=value ...` (values quoted when they
@@ -74,14 +83,22 @@ class Controller {
   // Refreshes the gauges computed from the caches (LoadTests by phase, queue depth); before a scrape.
   void refreshGauges();
 
+  // Test seam, for a Controller whose informers were never started: `object` (a LoadTest, Job, Pod or
+  // ConfigMap, by its `kind`) enters the cache of its kind and namespace as if its informer had seen it
+  // added or modified, or leaves it (`deleted`); the informer's handlers run (its LoadTest's key is
+  // queued). False when no cache holds that kind in that namespace.
+  bool observeForTesting(const nlohmann::json& object, bool deleted = false);
+
  private:
   struct Recent {
     nlohmann::json object;
-    std::chrono::steady_clock::time_point at;  // when written
+    core::MonoNanos at = 0;  // when written
   };
   void enqueueLoadTest(const nlohmann::json& object);
   void enqueueChild(const nlohmann::json& object);
-  const kube::Informer* loadTestInformer(const std::string& ns) const;
+  // The informer of `informers` (one per namespace, or one for all) that caches `ns`; null when none does.
+  kube::Informer* informerFor(const std::vector<std::unique_ptr<kube::Informer>>& informers,
+                              const std::string& ns) const;
   std::vector<nlohmann::json> children(const std::vector<std::unique_ptr<kube::Informer>>& informers,
                                        const std::string& kind, const std::string& ns,
                                        const std::string& name);

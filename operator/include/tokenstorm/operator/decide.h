@@ -7,41 +7,44 @@
 // deciding again yields no further create/delete (decide is idempotent: restart the operator at any point
 // and the same state gives the same actions).
 //
-//  #  state observed                                         | actions                                   |
-//  requeue
-// ----+-------------------------------------------------------+-------------------------------------------+---------------
-//  0  LoadTest being deleted                                  | none (ownerReferences: the GC removes all) |
-//  wait 1  spec invalid (decode, validate, name too long for the   | status Failed/InvalidSpec with the path,
-//  | wait (30 s if
-//     Job, pricingRef unreadable), nothing launched           | Event; nothing created                     |
-//     pricingRef) suspend, nothing launched                               | status Pending/Suspended | wait
-//  2  valid, not launched                                     | create plan, shards 0..N-1, Job            |
-//  wait
-//     launched, no startAt, a shard or the Job missing        | create the missing ones (never after startAt:
-//                                                             |  a second Job would count requests twice)  |
-//  3  no startAt; every runner pod Ready, every shard `ready` | patch plan data.startAt = now + startLead  |
-//  startLead 4  running (startAt written)                               | status (summary, stage, thresholds
-//  so far) | min(status interval,
-//                                                             |                                            |
-//                                                             startAt, warm-up end, | |  maxDuration)
-//  5  budget cap / error rate / maxDuration / suspend /       | delete the Job (propagation Background:    |
-//  1 s until the
-//     runner failed, Job still running                        |  runners get SIGTERM and flush)            |
-//     runners settled
-//  6  ended and settled (every outcome written, or no runner  | create the report ConfigMap; status        |
-//  ttl, else wait
-//     pod left, or flushGrace after completionTime)           |  reportRef, verdict, completionTime        |
-//  7  ended, report written, ttlSecondsAfterFinished passed   | delete Job, shards, plan (never the        |
-//  wait
-//                                                             |  LoadTest, never the report)               |
-//  8  spec changed after launch (suspend excepted)            | status: "spec change refused" in Ready's   |
-//                                                             |  message, a Warning Event once; the plan's |
-//                                                             |  spec stays the one that runs              |
-//  *  status differs from the object's                        | update status, at most once per            |
-//  the rest of the
-//                                                             |  statusInterval unless the phase changed   |
-//                                                             interval
-//  *  phase changed                                           | Event (Warning for Failed/Aborted)         |
+// clang-format off
+//  # | state observed                                  | actions                                  | requeue
+// ---+-------------------------------------------------+------------------------------------------+-------------
+//  0 | LoadTest being deleted                          | none (ownerReferences: the GC removes    | wait
+//    |                                                 |  every child)                            |
+//  1 | spec invalid (decode, validate, name too long   | status Failed/InvalidSpec with the path, | wait (30 s if
+//    |  for the Job, pricingRef unreadable), nothing   |  Event; nothing created                  |  pricingRef)
+//    |  launched                                       |                                          |
+//    | suspend, nothing launched                       | status Pending/Suspended                 | wait
+//  2 | valid, not launched                             | create plan, shards 0..N-1, Job          | wait
+//    | launched, no startAt, a shard or the Job        | create the missing ones (never after     | wait
+//    |  missing                                        |  startAt: a second Job would count twice)|
+//  3 | no startAt; every runner pod Ready, every shard | patch plan data.startAt = now+startLead  | startLead
+//    |  `ready`                                        |                                          |
+//  4 | running (startAt written)                       | status (summary, stage, thresholds so    | min(status
+//    |                                                 |  far)                                    |  interval,
+//    |                                                 |                                          |  startAt,
+//    |                                                 |                                          |  warm-up end,
+//    |                                                 |                                          |  maxDuration)
+//  5 | budget cap / error rate / maxDuration / suspend | delete the Job (propagation Background:  | 1 s until the
+//    |  / runner failed, Job still running; any end    |  runners get SIGTERM and flush)          |  runners settle
+//    |  while a runner has no outcome yet (runners     |                                          |
+//    |  that all finished exit by themselves: Job      |                                          |
+//    |  and pod logs stay until row 7)                 |                                          |
+//  6 | ended and settled (every outcome written, or no | create the report ConfigMap; status      | ttl, else wait
+//    |  runner pod left, or flushGrace after           |  reportRef, verdict, completionTime      |
+//    |  completionTime)                                |                                          |
+//  7 | ended, report written, ttlSecondsAfterFinished  | delete Job, shards, plan (never the      | wait
+//    |  passed                                         |  LoadTest, never the report); the status |
+//    |                                                 |  goes out in the same pass (the record   |
+//    |                                                 |  keeps what the pods said)               |
+//  8 | spec changed after launch (suspend excepted)    | status: "spec change refused" in Ready's | wait
+//    |                                                 |  message, a Warning Event once; the      |
+//    |                                                 |  plan's spec stays the one that runs     |
+//  * | status differs from the object's                | update status, at most once per          | the rest of
+//    |                                                 |  statusInterval unless the phase changed |  the interval
+//  * | phase changed                                   | Event (Warning for Failed/Aborted)       |
+// clang-format on
 #pragma once
 
 #include <nlohmann/json.hpp>

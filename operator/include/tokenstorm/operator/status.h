@@ -2,27 +2,31 @@
 // function: the phase, the conditions kstatus/Flux and Argo CD read, and the numbers.
 //
 // Phase and reason, first match wins:
-//   the test ended before (terminal phase, not InvalidSpec) -> that phase and reason (the status is the
-//   record) spec invalid, nothing launched                -> Failed / InvalidSpec (field path in the message)
-//   suspend, nothing launched                     -> Pending / Suspended (nothing is created)
-//   nothing launched                              -> Pending / WaitingForRunners
-//   a runner pod failed (OOMKilled, image pull, config, crash) or the Job failed
-//                                                 -> Failed / RunnerFailed (kind in the message);
-//                                                    the Job's own deadline -> Aborted / DeadlineExceeded
-//   a runner's outcome is Failed                  -> Failed / RunnerFailed (TargetUnreachable when it says
-//   so) spec.suspend                                  -> Aborted / Suspended budget cap reached over all
-//   shards            -> Aborted / BudgetExceeded (overshoot in the message) error rate over the merged
-//   window, or a runner aborted on it
-//                                                 -> Aborted / ErrorRateExceeded
-//   startAt + limits.maxDuration passed           -> Aborted / DeadlineExceeded
-//   every runner finished (all outcomes, or the Job complete)
-//       a runner aborted (its budget share, deadline) -> Aborted / that reason
-//       no request answered, every failure connect/tls -> Failed / TargetUnreachable
-//       a threshold failed                        -> Failed / ThresholdsFailed
-//       else                                      -> Succeeded / ThresholdsMet
-//   startAt not written, or still ahead           -> Provisioning / WaitingForRunners
-//   inside spec.load.warmup after startAt         -> WarmingUp / WarmingUp
-//   else                                          -> Running / Running
+// clang-format off
+//   the test ended before (terminal phase, not     -> that phase and reason (the status is the record)
+//    InvalidSpec)
+//   spec invalid, nothing launched                 -> Failed / InvalidSpec (field path in the message)
+//   suspend, nothing launched                      -> Pending / Suspended (nothing is created)
+//   nothing launched                               -> Pending / WaitingForRunners
+//   a runner pod failed (OOMKilled, image pull,    -> Failed / RunnerFailed (kind in the message);
+//    config, crash) or the Job failed                 the Job's own deadline -> Aborted / DeadlineExceeded
+//   a runner's outcome is Failed                   -> Failed / RunnerFailed (TargetUnreachable when it
+//                                                     says so)
+//   spec.suspend                                   -> Aborted / Suspended
+//   budget cap reached over all shards             -> Aborted / BudgetExceeded (overshoot in the message)
+//   error rate over the merged window, or a runner -> Aborted / ErrorRateExceeded
+//    aborted on it
+//   startAt + limits.maxDuration passed            -> Aborted / DeadlineExceeded
+//   every runner finished (all outcomes, or the Job complete):
+//     a runner aborted (its budget share, deadline) -> Aborted / that reason
+//     no request answered, every failure            -> Failed / TargetUnreachable
+//      connect/tls
+//     a threshold failed                            -> Failed / ThresholdsFailed
+//     else                                          -> Succeeded / ThresholdsMet
+//   startAt not written, or still ahead            -> Provisioning / WaitingForRunners
+//   inside spec.load.warmup after startAt          -> WarmingUp / WarmingUp
+//   else                                           -> Running / Running
+// clang-format on
 //
 // Conditions (as the chart's health.lua fixtures show them):
 //   in progress: Reconciling=True and Ready=False, both with the phase's reason; Stalled=False if present
@@ -63,6 +67,7 @@ inline constexpr const char* kSuspended = "Suspended";
 inline constexpr const char* kRunnerFailed = "RunnerFailed";
 inline constexpr const char* kInvalidSpec = "InvalidSpec";
 inline constexpr const char* kTargetUnreachable = "TargetUnreachable";
+inline constexpr const char* kRerun = "Rerun";  // spec.runId changed: the last run's children are removed
 }  // namespace reason
 
 // RFC 3339 in UTC: "2025-01-15T10:00:05Z" (metav1.Time), and with milliseconds for startAt.

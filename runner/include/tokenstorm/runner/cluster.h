@@ -15,6 +15,7 @@
 #include <string>
 
 #include "tokenstorm/core/clock.h"
+#include "tokenstorm/core/cluster_contract.h"
 #include "tokenstorm/kube/client.h"
 #include "tokenstorm/kube/config.h"
 #include "tokenstorm/kube/result.h"
@@ -23,14 +24,7 @@
 
 namespace tokenstorm::runner {
 
-// Plan ConfigMap keys.
-inline constexpr const char* kPlanLoadTestKey = "loadtest.json";
-inline constexpr const char* kPlanRunnersKey = "runners";
-inline constexpr const char* kPlanStartAtKey = "startAt";
-// Shard ConfigMap keys.
-inline constexpr const char* kShardReadyKey = "ready";
-inline constexpr const char* kShardSnapshotKey = "snapshot.json";
-inline constexpr const char* kShardOutcomeKey = "outcome.json";
+// Names, keys and environment of the operator contract: core/cluster_contract.h (tokenstorm::contract).
 
 // A ConfigMap holds at most 1 MiB of data (keys and values together). The snapshot shares its shard with
 // `ready` and `outcome.json`, which stay under this headroom.
