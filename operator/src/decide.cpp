@@ -1,6 +1,9 @@
 #include "tokenstorm/operator/decide.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 #include "tokenstorm/core/loadtest_io.h"
 #include "tokenstorm/core/report.h"
@@ -81,6 +84,30 @@ struct Requeuer {
   }
   Requeue result() const { return after ? Requeue{false, *after} : Requeue{}; }
 };
+
+// A number of the status, rounded to 6 significant digits: `kubectl get` prints what it finds (a
+// Req/s of 9.528597747025762 otherwise), and no reader needs more; the report ConfigMap keeps them whole.
+void roundNumbers(Json* j) {
+  if (j->is_number_float()) {
+    const double v = j->get<double>();
+    if (std::isfinite(v) && v != 0) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.6g", v);
+      *j = std::strtod(text, nullptr);
+    }
+  } else if (j->is_structured()) {
+    for (Json& child : *j) {
+      roundNumbers(&child);
+    }
+  }
+}
+
+// The status as written (numbers rounded), and as compared with the object's.
+Json statusJson(const core::LoadTestStatus& status) {
+  Json out = Json::parse(core::toJson(status).dump());
+  roundNumbers(&out);
+  return out;
+}
 
 // The status a re-run starts from: Pending, reason Rerun, for run `wanted`; the kstatus conditions keep
 // their transition times where their status holds, the last run's results and domain conditions go.
@@ -228,7 +255,7 @@ Decision decide(const World& world, const OperatorOptions& options) {
         update.apiVersion = core::kApiVersion;
         update.resource = core::kKind;
         update.name = name;
-        update.body = Json{{"status", Json::parse(core::toJson(fresh).dump())}};
+        update.body = Json{{"status", statusJson(fresh)}};
         d.actions.push_back(std::move(update));
         d.actions.push_back(event(object, "Normal", reason::kRerun, "Rerun", phaseMessage(fresh)));
         d.status = std::move(fresh);
@@ -400,7 +427,7 @@ Decision decide(const World& world, const OperatorOptions& options) {
 
   // ---- status and events ----
   const bool phase_changed = status.phase != previous.phase;
-  if (core::toJson(status) != core::toJson(previous)) {
+  if (statusJson(status) != statusJson(previous)) {
     // A phase change and the report's reference go out at once; the rest at most once per interval.
     const bool report_ref_new = status.reportRef && !previous.reportRef;
     // So does the last update before the TTL deletes what the status is read from (pods, shards): the
@@ -413,7 +440,7 @@ Decision decide(const World& world, const OperatorOptions& options) {
       update.apiVersion = core::kApiVersion;
       update.resource = core::kKind;
       update.name = name;
-      update.body = Json{{"status", Json::parse(core::toJson(status).dump())}};
+      update.body = Json{{"status", statusJson(status)}};
       d.actions.push_back(std::move(update));
     } else {
       requeue.at(between(world.now, plus(*world.lastStatusUpdate, options.statusInterval)));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>  // sigabbrev_np
 #include <ctime>
 
 #include "tokenstorm/kube/credentials.h"
@@ -390,6 +391,13 @@ std::string describe(const PodFailure& f) {
   }
   if (f.exitCode) {
     what += ", exit code " + std::to_string(*f.exitCode);
+    // 128 + N: the container was ended by signal N (the kernel's OOM killer and `kill -9` give 137).
+    if (*f.exitCode > 128 && *f.exitCode < 160) {
+      const char* name = sigabbrev_np(static_cast<int>(*f.exitCode - 128));
+      if (name != nullptr) {
+        what += std::string(" (SIG") + name + ")";
+      }
+    }
   }
   if (!f.message.empty()) {
     what += ": " + f.message;
@@ -524,12 +532,17 @@ core::LoadTestStatus statusFor(const Observed& o) {
   if (o.launched && o.spec != nullptr) {
     s.runners.desired = o.spec->runners.count;
   }
-  // After the TTL removed the Job (and with it the pods), the counts of the record stay as they were.
+  // After the TTL removed the Job (and with it the pods), the counts of the record stay as they were;
+  // once the test ended, pods that go (an aborted test's Job deleted) take no success or failure along.
   if (!(was_terminal && !o.launched)) {
     s.runners.ready = o.pods.ready;
     s.runners.active = o.pods.active;
     s.runners.succeeded = o.pods.succeeded;
     s.runners.failed = o.pods.failed;
+    if (terminal) {
+      s.runners.succeeded = std::max(s.runners.succeeded, o.previous.runners.succeeded);
+      s.runners.failed = std::max(s.runners.failed, o.previous.runners.failed);
+    }
   }
   if (o.shards != nullptr) {
     if (o.shards->startSkew) {

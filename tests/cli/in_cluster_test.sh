@@ -9,23 +9,9 @@
 set -u
 bin=$1
 server=$2
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do
-    kill "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-# shellcheck source=tests/cli/lib/kube.sh
-. tests/cli/lib/kube.sh
-find_kubectl
-k() { "$kubectl_bin" --request-timeout=30s "$@"; }
+# The harness (tmp, pids, cleanup, fail, k, wait_for); this script starts no operator.
+# shellcheck source=tests/cli/lib/operator.sh
+. tests/cli/lib/operator.sh
 
 start_kube_test_server "$server" "$tmp"
 started=$?
@@ -37,7 +23,7 @@ pids+=("$kts_pid")
 export TOKENSTORM_NAMESPACE=default
 
 # A LoadTest as the operator writes it into loadtest.json (JSON), around the given target and load.
-loadtest() {
+plan_json() {
   cat <<JSON
 {"apiVersion": "tokenstorm.dev/v1alpha1", "kind": "LoadTest",
  "metadata": {"name": "$1", "namespace": "default", "uid": "uid-$1", "generation": 1},
@@ -68,23 +54,13 @@ runner() {
   pids+=("$last_pid")
 }
 shard() { k get configmap "$1" -o json | jq -r --arg key "$2" '.data[$key] // empty'; }
-# wait_for SECONDS COMMAND...: polls every 0.1 s until the command succeeds.
-wait_for() {
-  local limit=$(($1 * 10))
-  shift
-  for _ in $(seq "$limit"); do
-    "$@" && return 0
-    sleep 0.1
-  done
-  return 1
-}
 has_ready() { [ -n "$(shard "$1" ready)" ]; }
 has_snapshot() { [ -n "$(shard "$1" snapshot.json)" ]; }
 start_in() { k patch configmap "$1-plan" --type merge -p "{\"data\":{\"startAt\":\"$(date -u -d "+$2 seconds" +%Y-%m-%dT%H:%M:%S.%3NZ)\"}}" >/dev/null; }
 logs() { echo "--- $1: $(cat "$tmp/$1.err") $(cat "$tmp/$1.out")"; }
 
 # 1. Two runners, one start: ready → startAt → both run their share and report it.
-loadtest two "$sim_endpoint" '{"mode": "open", "arrival": "constant", "stages": [{"duration": "2s", "rate": 20, "hold": true}]}' >"$tmp/two.json"
+plan_json two "$sim_endpoint" '{"mode": "open", "arrival": "constant", "stages": [{"duration": "2s", "rate": 20, "hold": true}]}' >"$tmp/two.json"
 plan two 2 "$tmp/two.json"
 runner two 0
 pid0=$last_pid
@@ -123,7 +99,7 @@ done
 [ "$total" = 40 ] || fail "two: the shards hold $total requests, want 40"
 
 # 2. SIGTERM mid-run (the operator deleted the Job): exit 0, Aborted, the final snapshot written.
-loadtest term "$sim_endpoint" '{"mode": "open", "arrival": "constant", "stages": [{"duration": "60s", "rate": 20, "hold": true}]}' >"$tmp/term.json"
+plan_json term "$sim_endpoint" '{"mode": "open", "arrival": "constant", "stages": [{"duration": "60s", "rate": 20, "hold": true}]}' >"$tmp/term.json"
 plan term 1 "$tmp/term.json"
 runner term 0
 pid=$last_pid
@@ -141,7 +117,7 @@ jq -e '.final == true and .total.requests > 0' <<<"$(shard term-shard-0 snapshot
   fail "term: the final snapshot is missing or empty"
 
 # SIGTERM while waiting for startAt: still exit 0 with an outcome and a final (empty) snapshot.
-loadtest early "$sim_endpoint" '{"mode": "open", "arrival": "constant", "stages": [{"duration": "60s", "rate": 20, "hold": true}]}' >"$tmp/early.json"
+plan_json early "$sim_endpoint" '{"mode": "open", "arrival": "constant", "stages": [{"duration": "60s", "rate": 20, "hold": true}]}' >"$tmp/early.json"
 plan early 1 "$tmp/early.json"
 runner early 0
 pid=$last_pid
@@ -156,7 +132,7 @@ jq -e '.final == true and .total.requests == 0' <<<"$(shard early-shard-0 snapsh
   fail "early: no final snapshot"
 
 # 3. An invalid plan: exit 2 naming the field, nothing written to the shard.
-loadtest bad "$sim_endpoint" '{"mode": "open", "stages": [{"duration": "-5s", "rate": 20}]}' >"$tmp/bad.json"
+plan_json bad "$sim_endpoint" '{"mode": "open", "stages": [{"duration": "-5s", "rate": 20}]}' >"$tmp/bad.json"
 plan bad 1 "$tmp/bad.json"
 runner bad 0
 wait "$last_pid"
@@ -182,7 +158,7 @@ wait_for 10 grep -q "serving on http://" "$tmp/sim.out" || fail "secret: the sim
 sim_url=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/sim.out" | head -1)
 endpoint="{\"name\": \"ext\", \"url\": \"$sim_url\", \"api\": \"openai-chat\", \"model\": \"sim-llama-8b\",
            \"auth\": {\"secretRef\": {\"name\": \"llm-key\", \"key\": \"token\"}}}"
-loadtest secret "$endpoint" '{"mode": "open", "arrival": "constant", "stages": [{"duration": "1s", "rate": 20, "hold": true}]}' >"$tmp/secret.json"
+plan_json secret "$endpoint" '{"mode": "open", "arrival": "constant", "stages": [{"duration": "1s", "rate": 20, "hold": true}]}' >"$tmp/secret.json"
 plan secret 1 "$tmp/secret.json"
 runner secret 0 TOKENSTORM_API_KEY_0="$key"
 pid=$last_pid

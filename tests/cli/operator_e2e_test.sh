@@ -10,106 +10,24 @@
 #   4. a budget cap → Aborted, BudgetExceeded, the Job deleted; 5. suspend mid-run → Aborted, results kept;
 #   6. the operator SIGKILLed mid-run and restarted → Succeeded with every request counted once;
 #   7. leader election: a ready standby, the Lease released on SIGTERM and taken over.
+# Every finished LoadTest (and one Running) goes through the chart's Argo CD health.lua (`finished` in
+# lib/operator.sh, which holds the set-up shared with operator_runners_test.sh: several runners, a runner
+# killed, TTL, pricingRef, the budget overshoot).
 #   usage: operator_e2e_test.sh PATH/TO/tokenstorm PATH/TO/kube-test-server   (run from the source root)
 # Exit 0 when every check passes, 1 otherwise, 77 (skipped) without kubectl on PATH or in tools/bin.
 set -u
 bin=$(realpath "$1")
 server=$2
-failures=0
-tmp=$(mktemp -d)
-pids=()
-step() { echo "=== $*"; }
-dump_logs() {
-  echo "--- operator log (last 80 lines)"
-  tail -n 80 "$tmp/operator.err" 2>/dev/null
-  echo "--- kube-test-server log (last 40 lines)"
-  tail -n 40 "$tmp/server.err" 2>/dev/null
-  echo "--- runner pod logs"
-  for f in "$tmp"/data/pods/*/logs/*/*.log; do
-    [ -f "$f" ] && { echo "- $f"; tail -n 20 "$f"; }
-  done
-}
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-cleanup() {
-  for p in "${pids[@]}"; do
-    kill "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=tests/cli/lib/operator.sh
+. tests/cli/lib/operator.sh
 
-# shellcheck source=tests/cli/lib/kube.sh
-. tests/cli/lib/kube.sh
-find_kubectl
-k() { "$kubectl_bin" --request-timeout=30s "$@"; }
-# wait_for SECONDS COMMAND...: polls every 0.2 s until the command succeeds.
-wait_for() {
-  local limit=$(($1 * 5))
-  shift
-  for _ in $(seq "$limit"); do
-    "$@" && return 0
-    sleep 0.2
-  done
-  return 1
-}
-
-step "start kube-test-server"
-start_kube_test_server "$server" "$tmp"
-started=$?
-pids+=("$kts_pid")
-[ "$started" = 0 ] || {
-  echo "FAIL: kube-test-server is not listening: $(cat "$tmp/server.err")"
-  exit 1
-}
-
-step "install the CRD"
-k apply -k crds/ >/dev/null || { echo "FAIL: kubectl apply -k crds/"; exit 1; }
-k wait --for=condition=Established crd/loadtests.tokenstorm.dev --timeout=20s >/dev/null ||
-  { echo "FAIL: the CRD is not Established"; exit 1; }
-# The runner pods name this ServiceAccount (the process kubelet gives every pod the server's token).
-k create serviceaccount tokenstorm-runner >/dev/null 2>&1 || echo "note: no ServiceAccount created"
-
+start_cluster "$server"
 step "start the operator"
-"$bin" operator --kubeconfig "$tmp/kubeconfig" --runner-command "$bin" --leader-elect=false \
-  --listen 127.0.0.1:0 >"$tmp/operator.out" 2>"$tmp/operator.err" &
-operator_pid=$!
-pids+=("$operator_pid")
-wait_for 20 grep -q "msg=starting" "$tmp/operator.err" || { dump_logs; echo "FAIL: the operator did not start"; exit 1; }
-port=$(grep -o 'listen=127.0.0.1:[0-9]*' "$tmp/operator.err" | head -1 | cut -d: -f2)
+start_operator "$bin"
+# shellcheck disable=SC2317  # run through wait_for
 ready() { curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; }
 wait_for 30 ready || fail "/readyz never answered 200"
 curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || fail "/healthz is not 200"
-
-# loadtest NAME RUNNERS LOAD [THRESHOLDS]: a LoadTest against the simulator, applied with kubectl.
-default_thresholds='[{metric: errorRate, max: 0.01}, {metric: ttft, stat: p95, max: 2s}]'
-loadtest() {
-  local thresholds=${4:-$default_thresholds}
-  cat <<YAML | k apply -f - >/dev/null
-apiVersion: tokenstorm.dev/v1alpha1
-kind: LoadTest
-metadata: {name: $1}
-spec:
-  target:
-    endpoints: [{name: sim, url: "sim://", api: openai-chat, model: sim-llama-8b}]
-  workload:
-    classes:
-      - name: chat
-        prompt: {synthetic: {inputTokens: {fixed: 50}}}
-        maxOutputTokens: {fixed: 16}
-        ignoreEos: true
-  load: $3
-  runners: {count: $2}
-  report: {interval: 1s}
-  thresholds: $thresholds
-$extra
-YAML
-}
-extra=""
-field() { k get lt "$1" -o jsonpath="$2"; }
 
 step "1. a quickstart-like LoadTest: 2 runners, 3 s of load → Ready, Succeeded"
 loadtest e2e 2 '{mode: open, arrival: constant, stages: [{duration: 3s, rate: 10, hold: true}]}' ||
@@ -119,6 +37,7 @@ if ! k wait --for=condition=Ready lt/e2e --timeout=120s >"$tmp/wait.out" 2>&1; t
 fi
 [ "$(field e2e '{.status.phase}')" = Succeeded ] || fail "e2e: phase $(field e2e '{.status.phase}'), want Succeeded"
 [ "$(field e2e '{.status.verdict}')" = Pass ] || fail "e2e: verdict $(field e2e '{.status.verdict}'), want Pass"
+finished e2e Healthy
 k get lt e2e >"$tmp/get.out" || fail "kubectl get lt e2e"
 cat "$tmp/get.out"
 row=$(tail -n 1 "$tmp/get.out")
@@ -167,6 +86,7 @@ field bad '{.status.conditions[?(@.type=="Stalled")].message}' | grep -q 'spec.l
   fail "bad: the message does not name spec.load.stages[0].duration: $(field bad '{.status.conditions}')"
 k get job bad-runners >/dev/null 2>&1 && fail "bad: a Job was created"
 k get configmap bad-plan >/dev/null 2>&1 && fail "bad: a plan was created"
+finished bad Degraded
 
 step "3. thresholds broken (ttft p95 at most 1 ms) → Failed, Stalled, verdict Fail"
 loadtest slow 1 '{mode: open, arrival: constant, stages: [{duration: 2s, rate: 5, hold: true}]}' \
@@ -175,6 +95,7 @@ k wait --for=jsonpath='{.status.phase}'=Failed lt/slow --timeout=120s >/dev/null
   fail "slow: phase $(field slow '{.status.phase}'), want Failed"
 [ "$(field slow '{.status.verdict}')" = Fail ] || fail "slow: verdict $(field slow '{.status.verdict}'), want Fail"
 [ "$(field slow '{.status.conditions[?(@.type=="Stalled")].status}')" = True ] || fail "slow: Stalled is not True"
+finished slow Degraded
 
 step "4. budget cap (0.50 USD at 1000 USD per 1M tokens, 66 tokens a request) → Aborted, BudgetExceeded"
 extra='  budget: {maxCost: "0.50", pricing: {input: "1000", output: "1000"}}'
@@ -189,12 +110,14 @@ spent=$(field budget '{.status.summary.requests.total}')
 [ "${spent:-100}" -lt 100 ] || fail "budget: $spent requests: the cap did not stop the test early"
 wait_for 60 bash -c "! '$kubectl_bin' get job budget-runners >/dev/null 2>&1" ||
   fail "budget: the Job is still there: $(k get job budget-runners -o jsonpath='{.status}')"
+finished budget Degraded
 
 step "5. suspend mid-run → Aborted with the results so far, Job deleted"
 loadtest susp 1 '{mode: open, arrival: constant, stages: [{duration: 60s, rate: 5, hold: true}]}' ||
   fail "cannot apply LoadTest susp"
 k wait --for=jsonpath='{.status.phase}'=Running lt/susp --timeout=120s >/dev/null 2>&1 ||
   fail "susp: never Running: $(field susp '{.status}')"
+finished susp Progressing
 sleep 2
 k patch lt susp --type merge -p '{"spec": {"suspend": true}}' >/dev/null || fail "susp: cannot patch suspend"
 k wait --for=jsonpath='{.status.phase}'=Aborted lt/susp --timeout=90s >/dev/null 2>&1 ||
@@ -202,6 +125,7 @@ k wait --for=jsonpath='{.status.phase}'=Aborted lt/susp --timeout=90s >/dev/null
 total=$(field susp '{.status.summary.requests.total}')
 [ "${total:-0}" -gt 0 ] || fail "susp: no results kept ($total requests)"
 wait_for 60 bash -c "! '$kubectl_bin' get job susp-runners >/dev/null 2>&1" || fail "susp: the Job is still there"
+finished susp Degraded
 
 step "6. the operator killed mid-run and restarted → completes, every shard counted once"
 loadtest restart 2 '{mode: open, arrival: constant, stages: [{duration: 8s, rate: 10, hold: true}]}' ||
@@ -211,10 +135,7 @@ k wait --for=jsonpath='{.status.phase}'=Running lt/restart --timeout=120s >/dev/
 kill -KILL "$operator_pid"
 wait "$operator_pid" 2>/dev/null
 sleep 2
-"$bin" operator --kubeconfig "$tmp/kubeconfig" --runner-command "$bin" --leader-elect=false \
-  --listen 127.0.0.1:0 >>"$tmp/operator.out" 2>>"$tmp/operator.err" &
-operator_pid=$!
-pids+=("$operator_pid")
+start_operator "$bin"
 k wait --for=condition=Ready lt/restart --timeout=120s >/dev/null 2>&1 ||
   fail "restart: never Ready after the restart: $(field restart '{.status}')"
 [ "$(field restart '{.status.phase}')" = Succeeded ] || fail "restart: phase $(field restart '{.status.phase}')"
@@ -227,6 +148,7 @@ for i in 0 1; do
   sum=$((sum + $(k get configmap "restart-shard-$i" -o jsonpath='{.data.snapshot\.json}' | jq -r '.total.requests // 0')))
 done
 [ "$sum" = 80 ] || fail "restart: the shards hold $sum requests, want 80"
+finished restart Healthy
 
 step "shutdown: SIGTERM → exit 0"
 kill -TERM "$operator_pid"
@@ -263,9 +185,4 @@ wait_for 8 grep -q "msg=\"became leader\"" "$tmp/standby.err" ||
 kill -TERM "$standby_pid"
 wait "$standby_pid" || fail "the standby did not exit 0 on SIGTERM"
 
-if [ "$failures" -gt 0 ]; then
-  dump_logs
-  echo "$failures failure(s)"
-  exit 1
-fi
-echo "operator e2e: all checks passed"
+finish "operator e2e"

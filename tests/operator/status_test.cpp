@@ -86,7 +86,7 @@ TEST(StatusTest, RunnerPodFailuresAreToldApart) {
   ASSERT_EQ(r.failures.size(), 6u);
   EXPECT_EQ(describe(r.failures[0]),
             "runner 0 (pod p0): OOMKilled: out of memory (raise spec.runners.resources.limits.memory), exit "
-            "code 137");
+            "code 137 (SIGKILL)");
   EXPECT_EQ(describe(r.failures[1]), "runner 1 (pod p1): image pull failed (ErrImagePull): m");
   EXPECT_EQ(describe(r.failures[2]), "runner 2 (pod p2): crashed (Error), exit code 1");
   EXPECT_EQ(

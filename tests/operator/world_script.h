@@ -393,7 +393,8 @@ class WorldScript {
     if (s.contains("summary")) {
       const Json& m = s["summary"];
       out_.push_back("  summary requests " + m["requests"].dump() + " cost " + m["cost"].dump() +
-                     " ttftMs.p95 " + m["ttftMs"]["p95"].dump());
+                     " ttftMs.p95 " + m["ttftMs"]["p95"].dump() + " requestsPerSecond " +
+                     m.value("requestsPerSecond", Json()).dump());
     }
     for (const Json& t : s.value("thresholds", Json::array())) {
       out_.push_back("  threshold " + t.value("metric", "") + " " + t.value("limit", "") + " value " +
