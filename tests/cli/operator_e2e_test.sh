@@ -4,7 +4,8 @@
 # this build's `tokenstorm run --in-cluster` as local processes against the sim:// endpoint.
 #   1. a quickstart-like LoadTest (2 runners, 3 s) → Ready, Succeeded, printer columns filled, the summary
 #      equals the sum of the shards' final snapshots, the report ConfigMap, Events for the phase changes,
-#      /readyz and /metrics;
+#      /readyz and /metrics; 1b. spec.runId bumped → the same LoadTest runs again (old children replaced,
+#      the new run alone in the summary, status.runId, one Rerun Event);
 #   2. an invalid LoadTest → Stalled=True, InvalidSpec with the field path, no Job;
 #   3. thresholds broken (ttft p95 at most 1 ms) → Failed, Stalled=True, verdict Fail;
 #   4. a budget cap → Aborted, BudgetExceeded, the Job deleted; 5. suspend mid-run → Aborted, results kept;
@@ -75,6 +76,28 @@ for metric in 'tokenstorm_operator_reconciles_total [1-9]' 'tokenstorm_operator_
   'tokenstorm_operator_budget_spent_usd{'; do
   grep -q "^$metric" "$tmp/metrics.txt" || fail "/metrics lacks '$metric'"
 done
+
+step "1b. spec.runId bumped → the same LoadTest runs again: old children replaced, Succeeded, status.runId"
+old_job=$(k get job e2e-runners -o jsonpath='{.metadata.uid}' 2>/dev/null)
+k patch lt e2e --type merge -p '{"spec": {"runId": "2"}}' >/dev/null || fail "e2e: cannot patch spec.runId"
+run_is_2() { [ "$(field e2e '{.status.runId}')" = 2 ]; }
+wait_for 60 run_is_2 || fail "e2e: status.runId never became 2: $(field e2e '{.status}')"
+k wait --for=condition=Ready lt/e2e --timeout=120s >/dev/null 2>&1 ||
+  fail "e2e: the re-run never became Ready: $(field e2e '{.status}')"
+[ "$(field e2e '{.status.phase}')" = Succeeded ] || fail "e2e re-run: phase $(field e2e '{.status.phase}')"
+[ "$(field e2e '{.status.summary.requests.total}')" = 30 ] ||
+  fail "e2e re-run: $(field e2e '{.status.summary.requests.total}') requests, want 30 (the new run alone)"
+sum=0
+for i in 0 1; do
+  sum=$((sum + $(k get configmap "e2e-shard-$i" -o jsonpath='{.data.snapshot\.json}' | jq -r '.total.requests // 0')))
+done
+[ "$sum" = 30 ] || fail "e2e re-run: the shards hold $sum requests, want 30"
+new_job=$(k get job e2e-runners -o jsonpath='{.metadata.uid}' 2>/dev/null)
+[ -n "$new_job" ] && [ "$new_job" != "$old_job" ] || fail "e2e re-run: the Job was not replaced ($old_job, $new_job)"
+k get events.events.k8s.io -o json >"$tmp/events.json" 2>&1 || fail "kubectl get events.events.k8s.io"
+jq -e '[.items[] | select(.regarding.name == "e2e" and .reason == "Rerun")] | length == 1' "$tmp/events.json" \
+  >/dev/null || fail "e2e re-run: not exactly one Rerun Event"
+finished e2e Healthy
 
 step "2. an invalid LoadTest (stage duration 0s) → Stalled, InvalidSpec with the path, nothing created"
 loadtest bad 1 '{mode: open, arrival: constant, stages: [{duration: 0s, rate: 10}]}' ||
