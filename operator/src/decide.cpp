@@ -9,6 +9,7 @@
 #include "tokenstorm/core/report.h"
 #include "tokenstorm/core/stages.h"
 #include "tokenstorm/core/validate.h"
+#include "tokenstorm/kube/object.h"
 
 namespace tokenstorm::op {
 namespace {
@@ -16,14 +17,7 @@ namespace {
 using Json = nlohmann::json;
 using Nanos = std::chrono::nanoseconds;
 
-std::string stringAt(const Json& j, const char* a, const char* b) {
-  auto x = j.find(a);
-  if (x == j.end() || !x->is_object()) {
-    return "";
-  }
-  auto y = x->find(b);
-  return y != x->end() && y->is_string() ? y->get<std::string>() : "";
-}
+using kube::stringAt;
 
 core::Duration between(WallTime from, WallTime to) {
   return core::Duration::fromNanos(std::chrono::duration_cast<Nanos>(to - from).count());
@@ -156,7 +150,7 @@ Decision decide(const World& world, const OperatorOptions& options) {
       previous = *s;
     }
   }
-  const std::string name = stringAt(object, "metadata", "name");
+  const std::string name = stringAt(object, {"metadata", "name"});
   int64_t generation = 0;
   if (object.contains("metadata") && object["metadata"].contains("generation") &&
       object["metadata"]["generation"].is_number_integer()) {
@@ -239,7 +233,7 @@ Decision decide(const World& world, const OperatorOptions& options) {
         d.actions.push_back(remove("batch/v1", "Job", jobName(name)));
       }
       for (const Json& cm : world.shards) {
-        d.actions.push_back(remove("v1", "ConfigMap", stringAt(cm, "metadata", "name")));
+        d.actions.push_back(remove("v1", "ConfigMap", stringAt(cm, {"metadata", "name"})));
       }
       if (world.plan) {
         d.actions.push_back(remove("v1", "ConfigMap", planName(name)));
@@ -331,8 +325,9 @@ Decision decide(const World& world, const OperatorOptions& options) {
     // A restart after a partial creation: make what is missing, the Job last (runners need the rest).
     for (int64_t i = 0; i < running->spec.runners.count; ++i) {
       const std::string shard = shardName(name, i);
-      bool present = std::any_of(world.shards.begin(), world.shards.end(),
-                                 [&](const Json& cm) { return stringAt(cm, "metadata", "name") == shard; });
+      bool present = std::any_of(world.shards.begin(), world.shards.end(), [&](const Json& cm) {
+        return stringAt(cm, {"metadata", "name"}) == shard;
+      });
       if (!present) {
         d.actions.push_back(create(buildShardConfigMap(*running, i)));
       }
@@ -413,7 +408,7 @@ Decision decide(const World& world, const OperatorOptions& options) {
           d.actions.push_back(remove("batch/v1", "Job", jobName(name)));
         }
         for (const Json& cm : world.shards) {
-          d.actions.push_back(remove("v1", "ConfigMap", stringAt(cm, "metadata", "name")));
+          d.actions.push_back(remove("v1", "ConfigMap", stringAt(cm, {"metadata", "name"})));
         }
         d.actions.push_back(remove("v1", "ConfigMap", planName(name)));
       } else {
