@@ -339,7 +339,8 @@ class Decoder {
 
   bool timePoint(const nlohmann::json& j, const std::string& path, int64_t* second, TimePoint* out) {
     if (!object(j, path,
-                {"tS", "requests", "ok", "errors", "cancelled", "inputTokens", "outputTokens", "ttft"})) {
+                {"tS", "requests", "ok", "errors", "cancelled", "inputTokens", "outputTokens", "ttft"},
+                {"stepS"})) {
       return false;
     }
     if (!count(j, "tS", path, second)) {
@@ -349,6 +350,20 @@ class Decoder {
       return fail(path + ".tS", "is beyond " + std::to_string(kMaxSeconds) + " seconds");
     }
     TimePoint p;
+    if (j.contains("stepS")) {
+      if (!count(j, "stepS", path, &p.stepS)) {
+        return false;
+      }
+      if (p.stepS < 1 || p.stepS > kMaxTimeSeriesStepS || (p.stepS & (p.stepS - 1)) != 0) {
+        return fail(path + ".stepS", "must be a power of two between 1 and " +
+                                         std::to_string(kMaxTimeSeriesStepS) + " (got " +
+                                         std::to_string(p.stepS) + ")");
+      }
+      if (*second % p.stepS != 0) {
+        return fail(path + ".tS", "must be a multiple of stepS " + std::to_string(p.stepS) + " (got " +
+                                      std::to_string(*second) + ")");
+      }
+    }
     for (const auto& c : kTimePointCounters) {
       if (!count(j, c.name, path, &(p.*c.member))) {
         return false;
@@ -463,6 +478,7 @@ class Decoder {
       return false;
     }
     int64_t previous = -1;
+    int64_t previous_end = 0;  // the first second after the previous point
     for (size_t i = 0; i < points.size(); ++i) {
       std::string item_path = path + ".timeseries[" + std::to_string(i) + "]";
       int64_t second = 0;
@@ -470,11 +486,16 @@ class Decoder {
       if (!timePoint(points[i], item_path, &second, &p)) {
         return false;
       }
-      if (second <= previous) {
+      if (second < previous_end) {
         return fail(item_path + ".tS",
-                    "must be greater than the previous point's (" + std::to_string(previous) + ")");
+                    "must be greater than the previous point's (" + std::to_string(previous) +
+                        (previous_end - previous > 1
+                             ? ", which covers " + std::to_string(previous_end - previous) + " s"
+                             : std::string()) +
+                        ")");
       }
       previous = second;
+      previous_end = second + p.stepS;
       s.timeseries.emplace_hint(s.timeseries.end(), second, std::move(p));
     }
     *out = std::move(s);
@@ -750,10 +771,32 @@ void TimePoint::add(const RequestRecord& r) {
 }
 
 void TimePoint::merge(const TimePoint& other) {
+  stepS = std::max(stepS, other.stepS);
   for (const auto& c : kTimePointCounters) {
     this->*c.member += other.*c.member;
   }
   ttft.merge(other.ttft);
+}
+
+void addTimePoint(std::map<int64_t, TimePoint>& series, int64_t second, TimePoint point) {
+  point.stepS = std::max<int64_t>(point.stepS, 1);
+  // A point starting at or before `second` that reaches past it overlaps, so it nests with `point`.
+  auto after = series.upper_bound(second);
+  if (after != series.begin()) {
+    auto before = std::prev(after);
+    if (before->first + before->second.stepS > second && before->second.stepS >= point.stepS) {
+      before->second.merge(point);
+      return;
+    }
+  }
+  // Otherwise `point` contains every point that starts inside it (one of them may start at `second`).
+  auto first = series.lower_bound(second);
+  auto last = series.lower_bound(second + point.stepS);
+  for (auto it = first; it != last; ++it) {
+    point.merge(it->second);
+  }
+  series.erase(first, last);
+  series.emplace(second, std::move(point));
 }
 
 // ---- Spend ----
@@ -798,7 +841,7 @@ void Snapshot::merge(const Snapshot& other) {
     stageClasses[key].merge(set);
   }
   for (const auto& [second, point] : other.timeseries) {
-    timeseries[second].merge(point);
+    addTimePoint(timeseries, second, point);
   }
 }
 
@@ -846,6 +889,9 @@ Json toJson(const Snapshot& s) {
       point[c.name] = p.*c.member;
     }
     point["ttft"] = p.ttft.encode();
+    if (p.stepS != 1) {
+      point["stepS"] = p.stepS;
+    }
     points.push_back(std::move(point));
   }
   j["timeseries"] = std::move(points);

@@ -406,9 +406,11 @@ std::vector<TimeSeriesPoint> timeSeries(const Snapshot& snap, double elapsed_s) 
   auto point = [](int64_t second, const TimePoint& p) {
     TimeSeriesPoint t;
     t.tS = second;
-    t.requestsPerSecond = static_cast<double>(p.requests);
-    t.inputTokensPerSecond = static_cast<double>(p.inputTokens);
-    t.outputTokensPerSecond = static_cast<double>(p.outputTokens);
+    t.stepS = std::max<int64_t>(p.stepS, 1);
+    const auto seconds = static_cast<double>(t.stepS);
+    t.requestsPerSecond = static_cast<double>(p.requests) / seconds;
+    t.inputTokensPerSecond = static_cast<double>(p.inputTokens) / seconds;
+    t.outputTokensPerSecond = static_cast<double>(p.outputTokens) / seconds;
     t.ttftP95Ms = static_cast<double>(p.ttft.valueAtPercentile(95)) / kNanosPerMilli;
     t.ok = p.ok;
     t.errors = p.errors;
@@ -420,10 +422,10 @@ std::vector<TimeSeriesPoint> timeSeries(const Snapshot& snap, double elapsed_s) 
   int64_t next = snap.timeseries.begin()->first;
   for (const auto& [second, p] : snap.timeseries) {
     for (; next < second && next <= last_run_second; ++next) {
-      out.push_back(TimeSeriesPoint{next, 0, 0, 0, 0, 0, 0, 0});
+      out.push_back(TimeSeriesPoint{next, 1, 0, 0, 0, 0, 0, 0, 0});
     }
     out.push_back(point(second, p));
-    next = second + 1;
+    next = second + out.back().stepS;
   }
   return out;
 }
@@ -570,20 +572,33 @@ Json toJson(const Report& report) {
   j["classes"] = std::move(classes);
   j["thresholds"] = encoded.contains("thresholds") ? encoded["thresholds"] : Json::array();
   Json points = Json::array();
+  int64_t max_step = 1;
+  std::optional<int64_t> full_resolution_from;  // the start of the 1 s points after the last coarse one
   for (const auto& p : report.timeseries) {
-    points.push_back(Json{{"tS", p.tS},
-                          {"requestsPerSecond", p.requestsPerSecond},
-                          {"outputTokensPerSecond", p.outputTokensPerSecond},
-                          {"ttftP95Ms", p.ttftP95Ms},
-                          {"errors", p.errors},
-                          {"inputTokensPerSecond", p.inputTokensPerSecond},
-                          {"ok", p.ok},
-                          {"cancelled", p.cancelled}});
+    Json point{{"tS", p.tS},
+               {"requestsPerSecond", p.requestsPerSecond},
+               {"outputTokensPerSecond", p.outputTokensPerSecond},
+               {"ttftP95Ms", p.ttftP95Ms},
+               {"errors", p.errors},
+               {"inputTokensPerSecond", p.inputTokensPerSecond},
+               {"ok", p.ok},
+               {"cancelled", p.cancelled}};
+    if (p.stepS > 1) {
+      point["stepS"] = p.stepS;
+      max_step = std::max(max_step, p.stepS);
+      full_resolution_from = p.tS + p.stepS;
+    }
+    points.push_back(std::move(point));
   }
   j["timeseries"] = Json{{"intervalS", 1},
                          {"points", std::move(points)},
                          {"peakRequestsPerSecond", report.peakRequestsPerSecond},
                          {"peakOutputTokensPerSecond", report.peakOutputTokensPerSecond}};
+  if (full_resolution_from) {
+    // Only a compacted snapshot has coarse points (docs/operator.md): say so next to them.
+    j["timeseries"]["compacted"] =
+        Json{{"maxStepS", max_step}, {"fullResolutionFromS", *full_resolution_from}};
+  }
   Json quality = Json::array();
   for (const auto& q : report.quality) {
     quality.push_back(Json{{"stage", q.stage},

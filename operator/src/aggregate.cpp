@@ -201,10 +201,17 @@ std::optional<std::string> errorRateExceeded(const core::Limits& limits, const c
   const auto& rule = *limits.abortOnErrorRate;
   constexpr int64_t kNanosPerSecond = 1'000'000'000;
   const int64_t window_s = std::max<int64_t>(1, (rule.window.nanos + kNanosPerSecond - 1) / kNanosPerSecond);
-  const int64_t last = merged.timeseries.rbegin()->first;
+  // Points that reach into the last window_s seconds. A compacted shard's coarse points (stepS > 1) are
+  // old ones, so the window is judged at 1 s unless it is as old as they are; one straddling the
+  // window's start counts whole.
+  const auto& [last_second, last_point] = *merged.timeseries.rbegin();
+  const int64_t end = last_second + std::max<int64_t>(last_point.stepS, 1);
   int64_t judged = 0;
   int64_t failed = 0;
-  for (auto it = merged.timeseries.lower_bound(last - window_s + 1); it != merged.timeseries.end(); ++it) {
+  for (auto it = merged.timeseries.rbegin(); it != merged.timeseries.rend(); ++it) {
+    if (it->first + std::max<int64_t>(it->second.stepS, 1) <= end - window_s) {
+      break;
+    }
     judged += it->second.requests - it->second.cancelled;
     failed += it->second.errors;
   }

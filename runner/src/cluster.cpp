@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "tokenstorm/core/compact.h"
 #include "tokenstorm/kube/credentials.h"
 
 namespace tokenstorm::runner {
@@ -203,20 +204,29 @@ ConfigMapSnapshotSink::ConfigMapSnapshotSink(ShardConfigMap& shard, std::ostream
     : shard_(shard), warnings_(warnings) {}
 
 bool ConfigMapSnapshotSink::write(const core::Snapshot& snapshot, std::string* error) {
-  std::string text = core::toJson(snapshot).dump();
-  auto bytes = static_cast<int64_t>(text.size());
-  if (bytes > kConfigMapLimitBytes - kShardOtherKeysBytes) {
+  // The Recorder keeps the full series; each write compacts its own copy, so every snapshot is as fine
+  // as its size allows (and the engine's own error-rate judgement still sees every second).
+  core::Compaction c = core::compactSnapshot(snapshot, kSnapshotMaxBytes);
+  auto bytes = static_cast<int64_t>(c.json.size());
+  if (!c.fits) {
     *error = "shard ConfigMap " + shard_.ns() + "/" + shard_.name() + ": snapshot.json is " +
-             std::to_string(bytes) +
-             " bytes, over what a ConfigMap holds (1 MiB with the shard's other keys); " + "not written";
+             std::to_string(bytes) + " bytes" + (c.compacted ? " with its time series compacted" : "") +
+             ", over what a ConfigMap holds (1 MiB with the shard's other keys); not written";
     return false;
   }
-  if (bytes > kSnapshotWarnBytes && !warned_ && warnings_ != nullptr) {
+  if (c.compacted && !warned_compacted_ && warnings_ != nullptr) {
+    warned_compacted_ = true;
+    *warnings_ << "note: snapshot.json would be " << c.bytesBefore / 1024
+               << " KiB, over what a ConfigMap holds; its time series is compacted to fit (the last "
+               << c.fullResolutionS << " s at full resolution, older points up to " << c.maxStepS
+               << " s; totals stay exact)\n";
+  }
+  if (!c.compacted && bytes > kSnapshotWarnBytes && !warned_ && warnings_ != nullptr) {
     warned_ = true;
     *warnings_ << "warning: snapshot.json is " << bytes / 1024
                << " KiB, near the 1 MiB a ConfigMap holds; a longer test may not fit\n";
   }
-  return shard_.put(contract::kSnapshotKey, text, error);
+  return shard_.put(contract::kSnapshotKey, c.json, error);
 }
 
 }  // namespace tokenstorm::runner

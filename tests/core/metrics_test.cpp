@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <random>
+#include <tuple>
 
 #include "support/fixtures.h"
 #include "tokenstorm/core/loadtest_io.h"
@@ -621,6 +622,44 @@ TEST(MetricSetTest, ClientEstimatesAreComparedOnlyWhereTheServerCounted) {
   twice.merge(m);
   EXPECT_EQ(twice.serverOutputTokensCompared, 20);
   EXPECT_EQ(twice.clientOutputTokensCompared, 26);
+}
+
+TEST(SnapshotTest, CoarseTimeSeriesPointsRoundTripAndAreChecked) {
+  Snapshot s;
+  for (auto [second, step, requests] : {std::tuple{0, 4, 3}, std::tuple{4, 1, 1}, std::tuple{6, 2, 2}}) {
+    TimePoint p;
+    p.stepS = step;
+    p.requests = requests;
+    p.ok = requests;
+    p.ttft.record(100 * kMs, requests);
+    s.timeseries[second] = p;
+  }
+  nlohmann::json j = nlohmann::json::parse(toJson(s).dump());
+  EXPECT_EQ(j["timeseries"][0]["stepS"], 4);
+  EXPECT_FALSE(j["timeseries"][1].contains("stepS")) << "1 is not written";
+  std::string why;
+  auto back = parseSnapshot(j.dump(), &why);
+  ASSERT_TRUE(back) << why;
+  EXPECT_EQ(*back, s);
+  struct Case {
+    int point;
+    const char* key;
+    int value;
+    const char* error;
+  };
+  for (const Case& c :
+       {Case{0, "stepS", 3, "snapshot.timeseries[0].stepS: must be a power of two between 1 and"},
+        Case{0, "stepS", 0, "snapshot.timeseries[0].stepS: must be a power of two"},
+        Case{0, "stepS", 1 << 23, "snapshot.timeseries[0].stepS: must be a power of two"},
+        Case{2, "tS", 5, "snapshot.timeseries[2].tS: must be a multiple of stepS 2"},
+        Case{1, "tS", 2,
+             "snapshot.timeseries[1].tS: must be greater than the previous point's (0, "
+             "which covers 4 s)"}}) {
+    nlohmann::json bad = j;
+    bad["timeseries"][c.point][c.key] = c.value;
+    EXPECT_FALSE(parseSnapshot(bad.dump(), &why)) << c.error;
+    EXPECT_EQ(why.rfind(c.error, 0), 0u) << why;
+  }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/fixtures.h"
+#include "tokenstorm/core/compact.h"
 #include "tokenstorm/core/loadtest_io.h"
 #include "tokenstorm/core/validate.h"
 
@@ -379,6 +380,42 @@ TEST(ReportTest, TimeSeriesIsContiguousPerSecond) {
   EXPECT_DOUBLE_EQ(requests, 105);
   EXPECT_EQ(errors, 10);
   EXPECT_GE(r.peakRequestsPerSecond, 10);  // 10 failures in one second, on top of the ok ones
+}
+
+TEST(ReportTest, ACompactedSnapshotsCoarsePointsAreAveragedAndSaidSo) {
+  LoadTestSpec spec = parsedSpec("[]");
+  LoadPlan plan = expandLoad(spec);
+  Recorder rec(spec, plan, kStart, "r");
+  for (const auto& r : theRun()) {
+    rec.record(r);
+  }
+  Snapshot fine = rec.snapshot(true, kStart + 22 * kS);
+  Snapshot coarse = fine;
+  coarse.timeseries = coarsenTimeSeries(fine.timeseries, 4);  // the last 4 s stay at 1 s
+  ASSERT_NE(coarse.timeseries, fine.timeseries);
+  const RunOutcome outcome{Phase::Succeeded, "", 22, std::nullopt};
+  Report a = buildReport(spec, plan, fine, outcome);
+  Report b = buildReport(spec, plan, coarse, outcome);
+  EXPECT_EQ(toJson(a)["summary"], toJson(b)["summary"]) << "the summary does not read the time series";
+  double requests = 0;
+  int64_t errors = 0;
+  int64_t next = b.timeseries.front().tS;
+  bool saw_coarse = false;
+  for (const auto& p : b.timeseries) {
+    EXPECT_EQ(p.tS, next) << "contiguous: each point starts where the last ended";
+    next = p.tS + p.stepS;
+    requests += p.requestsPerSecond * static_cast<double>(p.stepS);  // a rate over stepS seconds
+    errors += p.errors;
+    saw_coarse = saw_coarse || p.stepS > 1;
+  }
+  EXPECT_TRUE(saw_coarse);
+  EXPECT_DOUBLE_EQ(requests, 105);
+  EXPECT_EQ(errors, 10);
+  nlohmann::ordered_json j = toJson(b);
+  ASSERT_TRUE(j["timeseries"].contains("compacted"));
+  EXPECT_GT(j["timeseries"]["compacted"]["maxStepS"].get<int64_t>(), 1);
+  EXPECT_FALSE(toJson(a)["timeseries"].contains("compacted")) << "an uncompacted report is as it was";
+  EXPECT_FALSE(toJson(a)["timeseries"]["points"][0].contains("stepS"));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "operator_fixtures.h"
+#include "tokenstorm/core/compact.h"
 #include "tokenstorm/core/report.h"
 #include "tokenstorm/operator/children.h"
 
@@ -221,6 +222,57 @@ TEST(AggregateTest, ErrorRateOverTheMergedWindow) {
   EXPECT_NE(bad.errorRate->find("over the last 10s"), std::string::npos) << *bad.errorRate;
   core::Limits none;
   EXPECT_FALSE(errorRateExceeded(none, bad.merged).has_value());
+}
+
+TEST(AggregateTest, ACompactedShardMergesWithTheOthersToTheSameSummary) {
+  core::LoadTest t = budgeted();
+  core::LoadPlan plan = core::expandLoad(t.spec);
+  std::vector<core::Snapshot> snapshots{
+      testing::snapshot(t.spec, "r0", {.ok = 400, .failed = 20, .ttft_ms = 80, .first = 0}, true),
+      testing::snapshot(t.spec, "r1", {.ok = 300, .failed = 5, .ttft_ms = 200, .first = 5000}, true)};
+  std::vector<ShardData> exact;
+  std::vector<ShardData> compacted;
+  for (size_t i = 0; i < snapshots.size(); ++i) {
+    exact.push_back(shard(static_cast<int64_t>(i), text(snapshots[i])));
+    // Shard 1 as a runner near the ConfigMap's limit would write it: its older seconds coarsened.
+    core::Compaction c =
+        core::compactSnapshot(snapshots[i], static_cast<int64_t>(text(snapshots[i]).size()) - 500);
+    ASSERT_TRUE(c.fits && c.compacted);
+    compacted.push_back(shard(static_cast<int64_t>(i), i == 1 ? c.json : text(snapshots[i])));
+  }
+  Aggregate a = aggregate(t.spec, plan, exact);
+  Aggregate b = aggregate(t.spec, plan, compacted);
+  EXPECT_TRUE(b.errors.empty());
+  EXPECT_EQ(b.merged.total, a.merged.total);
+  EXPECT_EQ(b.merged.stages, a.merged.stages);
+  EXPECT_EQ(b.merged.classes, a.merged.classes);
+  EXPECT_EQ(b.budget.spent, a.budget.spent);
+  json ja = core::toJson(a.report);
+  json jb = core::toJson(b.report);
+  for (const char* key : {"verdict", "summary", "stages", "classes", "thresholds", "quality"}) {
+    EXPECT_EQ(jb[key], ja[key]) << key;
+  }
+  EXPECT_LT(b.merged.timeseries.size(), a.merged.timeseries.size());
+  EXPECT_TRUE(jb["timeseries"].contains("compacted"));
+}
+
+TEST(AggregateTest, ErrorRateReadsTheWindowFromTheEndOfACoarseSeries) {
+  core::LoadTest t = budgeted();  // abortOnErrorRate 0.5 over 10 s
+  core::Snapshot s;
+  auto point = [](int64_t step, int64_t ok, int64_t errors) {
+    core::TimePoint p;
+    p.stepS = step;
+    p.ok = ok;
+    p.errors = errors;
+    p.requests = ok + errors;
+    return p;
+  };
+  s.timeseries[0] = point(16, 1000, 0);  // [0, 16): old and healthy
+  s.timeseries[16] = point(8, 0, 30);    // [16, 24): straddles the window [18, 28), counted whole
+  s.timeseries[27] = point(1, 20, 0);
+  auto rate = errorRateExceeded(t.spec.limits, s);
+  ASSERT_TRUE(rate.has_value());
+  EXPECT_NE(rate->find("(30 of 50 requests)"), std::string::npos) << *rate;
 }
 
 TEST(AggregateTest, ReadShardTakesItsIndexFromItsName) {

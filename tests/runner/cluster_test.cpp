@@ -230,6 +230,46 @@ TEST_F(ClusterServerTest, ASnapshotTooLargeForAConfigMapIsNotSentAndOneNearTheLi
   EXPECT_EQ(warnings.str().find("near the 1 MiB"), warnings.str().rfind("near the 1 MiB")) << "warned once";
 }
 
+TEST_F(ClusterServerTest, ASnapshotTooLargeForAConfigMapIsWrittenWithItsTimeSeriesCompacted) {
+  createConfigMap("lt-shard-4", json::object());
+  ShardConfigMap shard(*client_, "default", "lt-shard-4");
+  std::ostringstream warnings;
+  ConfigMapSnapshotSink sink(shard, &warnings);
+  // Six hours of a time series with a spread of TTFTs each second: several MiB uncompacted.
+  core::Snapshot big = snapshot(1);
+  constexpr int64_t kSeconds = 6 * 3600;
+  for (int64_t t = 0; t < kSeconds; ++t) {
+    core::TimePoint& p = big.timeseries[t];
+    for (int64_t i = 0; i < 20; ++i) {
+      p.ttft.record((100 + (t * 7 + i * 131) % 900) * 1'000'000);
+    }
+    p.requests = p.ok = 20;
+    p.outputTokens = 20 * 150;
+    big.total.requests += 20;
+    big.total.ok += 20;
+    big.total.attempts += 20;
+  }
+  ASSERT_GT(core::toJson(big).dump().size(), 2 * static_cast<size_t>(kSnapshotMaxBytes));
+  std::string error;
+  ASSERT_TRUE(sink.write(big, &error)) << error;
+  EXPECT_NE(warnings.str().find("its time series is compacted to fit"), std::string::npos) << warnings.str();
+  std::string text = dataOf("lt-shard-4")["snapshot.json"].get<std::string>();
+  EXPECT_LE(static_cast<int64_t>(text.size()), kSnapshotMaxBytes);
+  auto written = core::parseSnapshot(text, &error);
+  ASSERT_TRUE(written) << error;
+  EXPECT_EQ(written->total, big.total);
+  EXPECT_LT(written->timeseries.size(), big.timeseries.size());
+  EXPECT_EQ(written->timeseries.rbegin()->first, kSeconds - 1) << "the last second kept at 1 s";
+  EXPECT_EQ(written->timeseries.rbegin()->second, big.timeseries.rbegin()->second);
+  int64_t requests = 0;
+  for (const auto& [second, point] : written->timeseries) {
+    requests += point.requests;
+  }
+  EXPECT_EQ(requests, big.total.requests);
+  ASSERT_TRUE(sink.write(big, &error)) << error;
+  EXPECT_EQ(warnings.str().find("compacted"), warnings.str().rfind("compacted")) << "said once";
+}
+
 TEST_F(ClusterServerTest, TheSinkBehindABackgroundSinkReportsTheLastFailureAtTheNextWrite) {
   createConfigMap("lt-shard-3", json::object());
   kube::ClientOptions options;

@@ -470,11 +470,36 @@ struct ReplicaPoint {
   int64_t replicas = 0;
   int64_t ready = 0;
 };
-struct AutoscalingResult {
-  std::optional<Duration> coldStartTtft;
+// One load step (a stage whose target rises above the previous stage's) and how the target scaled.
+// Derived by core/autoscaling.h; docs/autoscaling.md defines each number.
+struct AutoscalingStep {
+  std::string stage;                      // the plan stage that steps the load up
+  double startS = 0;                      // seconds since the test start
+  double from = 0;                        // target (rate or users) before the step
+  double to = 0;                          // target at the step
+  std::optional<int64_t> replicasBefore;  // desired replicas at the step
+  std::optional<int64_t> replicasMax;     // most desired replicas within the step
   std::optional<Duration> timeToScaleDecision;
   std::optional<Duration> timeToFirstReadyReplica;
+  std::optional<Duration> timeToAllReady;
   std::optional<Duration> timeToP95Recovered;
+  std::optional<Duration> warmupTtftP95;  // over step start → first new ready replica
+  std::optional<int64_t> warmupRequests;
+  std::optional<int64_t> warmupErrors;
+};
+struct AutoscalingResult {
+  std::optional<Duration> coldStartTtft;
+  std::optional<Duration> coldStartTtftP50;  // over the first 5 requests after the idle period
+  // The headline step's numbers (the first step after the test start; else the one at the start).
+  std::optional<Duration> timeToScaleDecision;
+  std::optional<Duration> timeToFirstReadyReplica;
+  std::optional<Duration> timeToAllReady;
+  std::optional<Duration> timeToP95Recovered;
+  std::optional<Duration> warmupTtftP95;
+  std::optional<int64_t> warmupRequests;
+  std::optional<int64_t> warmupErrors;
+  std::optional<std::string> message;  // why replica-based numbers are absent ("scaleRef ... not found")
+  std::vector<AutoscalingStep> steps;
   std::vector<ReplicaPoint> replicas;
 };
 struct FailoverResult {

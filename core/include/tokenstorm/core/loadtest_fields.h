@@ -605,13 +605,40 @@ void describe(V& v, ReplicaPoint& p) {
   v.field(p.ready, F("ready", "Ready replicas."));
 }
 template <class V>
+void describe(V& v, AutoscalingStep& s) {
+  v.field(s.stage, F("stage", "Stage that steps the load up."));
+  v.field(s.startS, F("startS", "Step start, seconds since the test start."));
+  v.field(s.from, F("from", "Target (rate or users) before the step."));
+  v.field(s.to, F("to", "Target at the step."));
+  v.field(s.replicasBefore, F("replicasBefore", "Desired replicas at the step."));
+  v.field(s.replicasMax, F("replicasMax", "Most desired replicas within the step."));
+  v.field(s.timeToScaleDecision, F("timeToScaleDecision", "Step to the first rise of desired replicas."));
+  v.field(s.timeToFirstReadyReplica,
+          F("timeToFirstReadyReplica", "Step to the first rise of ready replicas."));
+  v.field(s.timeToAllReady, F("timeToAllReady", "Step until ready replicas reach the most desired."));
+  v.field(s.timeToP95Recovered, F("timeToP95Recovered",
+                                  "Step until p95 TTFT is back under its threshold (or within 20% of the "
+                                  "pre-step level) for 3 s."));
+  v.field(s.warmupTtftP95, F("warmupTtftP95", "p95 TTFT from the step to the first new ready replica."));
+  v.field(s.warmupRequests,
+          F("warmupRequests", "Requests finished from the step to the first new ready replica."));
+  v.field(s.warmupErrors, F("warmupErrors", "Failed requests from the step to the first new ready replica."));
+}
+template <class V>
 void describe(V& v, AutoscalingResult& a) {
   v.field(a.coldStartTtft, F("coldStartTtft", "TTFT of the first request to a cold target."));
+  v.field(a.coldStartTtftP50, F("coldStartTtftP50", "Median TTFT of the first 5 requests to a cold target."));
   v.field(a.timeToScaleDecision, F("timeToScaleDecision", "Load step to the autoscaler raising replicas."));
   v.field(a.timeToFirstReadyReplica,
           F("timeToFirstReadyReplica", "Load step to the first new ready replica."));
+  v.field(a.timeToAllReady, F("timeToAllReady", "Load step until ready replicas reach the most desired."));
   v.field(a.timeToP95Recovered,
           F("timeToP95Recovered", "Load step until p95 TTFT is back under its threshold."));
+  v.field(a.warmupTtftP95, F("warmupTtftP95", "p95 TTFT from the load step to the first new ready replica."));
+  v.field(a.warmupRequests, F("warmupRequests", "Requests finished during the warm-up window."));
+  v.field(a.warmupErrors, F("warmupErrors", "Failed requests during the warm-up window."));
+  v.field(a.message, F("message", "Why replica-based numbers are absent (scaleRef not found, no RBAC)."));
+  v.field(a.steps, F("steps", "Every load step, with the same numbers."));
   v.field(a.replicas, F("replicas", "Replica timeline."));
 }
 template <class V>

@@ -43,6 +43,8 @@ inline constexpr size_t kErrorKindCount = 9;  // ErrorKind values, None included
 inline constexpr int64_t kOutputLengthScale = 1'000;
 // The per-second time series keeps a 2-significant-digit TTFT histogram per point (1/8 of the memory).
 inline constexpr int kTimeSeriesDigits = 2;
+// A compacted time series (compact.h) has points of 2^k seconds; 2^22 s (48 days) is beyond any test.
+inline constexpr int64_t kMaxTimeSeriesStepS = int64_t{1} << 22;
 
 // The raw per-request value of a latency metric, in nanoseconds, as docs/metrics.md defines it; nullopt
 // where the metric is undefined for this request (no first token, N_out ≤ 1 for TPOT, no gaps, ...) or
@@ -119,8 +121,12 @@ struct MetricSet {
   friend bool operator==(const MetricSet&, const MetricSet&) = default;
 };
 
-// One second of the time series, keyed by the second (since the test start) in which requests ended.
+// One second of the time series, keyed by the second (since the test start) in which requests ended; or,
+// in a compacted snapshot (compact.h), `stepS` seconds [tS, tS + stepS) merged into one point. stepS is a
+// power of two and tS a multiple of it, so two points of any two series either nest or do not overlap:
+// that is what lets snapshots compacted differently merge exactly (addTimePoint).
 struct TimePoint {
+  int64_t stepS = 1;
   int64_t requests = 0;
   int64_t ok = 0;
   int64_t errors = 0;  // failed requests
@@ -130,9 +136,17 @@ struct TimePoint {
   Histogram ttft{kTimeSeriesDigits};
 
   void add(const RequestRecord& r);
+  // Sums the counters and merges the histogram; stepS becomes the larger of the two (the caller merges
+  // only points that nest: see addTimePoint).
   void merge(const TimePoint& other);
   friend bool operator==(const TimePoint&, const TimePoint&) = default;
 };
+
+// Adds `point` (covering [second, second + point.stepS)) to a series of points that do not overlap, all
+// with the alignment above, keeping them so: merged into the existing point that contains it, or
+// absorbing the points it contains. Exact: counters are summed and histograms merged, so a series
+// merged into coarser points holds the same totals.
+void addTimePoint(std::map<int64_t, TimePoint>& series, int64_t second, TimePoint point);
 
 // Money and tokens spent. Warm-up requests are left out of every measurement but not out of the spend:
 // the provider bills them and the budget counts them.
@@ -163,6 +177,8 @@ struct Snapshot {
   std::map<std::pair<int, int>, MetricSet> stageClasses;
   std::map<int64_t, TimePoint> timeseries;  // second since the test start → point
 
+  // Time series of different resolutions (a compacted snapshot, compact.h) merge into the coarser one
+  // where they differ: every point goes through addTimePoint.
   void merge(const Snapshot& other);
   // Everything spent: the measured requests' cost and tokens plus the warm-up's (what budgets compare).
   Spend spent() const;
@@ -179,7 +195,7 @@ Snapshot merge(const std::vector<Snapshot>& snapshots);
 //    "total": SET, "stages": [SET...], "classes": [SET...],
 //    "stageClasses": [{"stage", "class", "metrics": SET}...],
 //    "timeseries": [{"tS", "requests", "ok", "errors", "cancelled", "inputTokens", "outputTokens",
-//                    "ttft": HISTOGRAM}...]}
+//                    "ttft": HISTOGRAM, "stepS" (optional, written only when not 1)}...]}
 //   SET = {every counter of MetricSet by its name, "errors": {"unclassified", "http429", ...},
 //          "costUsd": "0.00123" (exact), "costEstimated", "histograms": {"ttft": HISTOGRAM, ...}}
 // where HISTOGRAM is Histogram::encode()'s text and empty histograms are left out.

@@ -57,6 +57,9 @@ struct ThresholdCheck {
 
 struct TimeSeriesPoint {
   int64_t tS = 0;  // second since the test start
+  // Seconds the point covers: 1, or 2^k where a compacted snapshot (compact.h) merged its seconds; rates
+  // are then averages over them, counts (ok, errors, cancelled) their sums.
+  int64_t stepS = 1;
   double requestsPerSecond = 0;
   double inputTokensPerSecond = 0;
   double outputTokensPerSecond = 0;
@@ -92,7 +95,7 @@ struct Report {
   std::vector<StageSummary> stages;  // stages that started
   std::map<std::string, Summary> classes;
   std::vector<ThresholdCheck> thresholds;   // one per spec.thresholds entry, in order
-  std::vector<TimeSeriesPoint> timeseries;  // 1 s points, gaps filled with zeros
+  std::vector<TimeSeriesPoint> timeseries;  // 1 s points (coarser where compacted), gaps filled with zeros
   double peakRequestsPerSecond = 0;
   double peakOutputTokensPerSecond = 0;
   std::vector<QualityDrift> quality;       // per stage with ok requests

@@ -30,8 +30,11 @@ namespace tokenstorm::runner {
 // `ready` and `outcome.json`, which stay under this headroom.
 inline constexpr int64_t kConfigMapLimitBytes = 1024 * 1024;
 inline constexpr int64_t kShardOtherKeysBytes = 8 * 1024;
-// Above this a snapshot is still written, with one warning: a longer test will soon not fit (compacting
-// the snapshot, e.g. dropping the per-second time series, is a later change).
+// What snapshot.json may take: a larger snapshot is compacted to fit (core/compact.h: its time series
+// coarsened, oldest first; every total and histogram stays exact).
+inline constexpr int64_t kSnapshotMaxBytes = kConfigMapLimitBytes - kShardOtherKeysBytes;
+// A snapshot that is this large without its time series (many stages and classes) cannot shrink by
+// compaction; it is still written, with one warning.
 inline constexpr int64_t kSnapshotWarnBytes = 900 * 1024;
 
 // What the pod's environment says (docs/operator.md "What a runner pod gets").
@@ -83,8 +86,10 @@ class ShardConfigMap {
 };
 
 // Snapshots into the shard's `snapshot.json` (core/metrics.h JSON), one merge patch each. A failed write
-// returns false with the message; the engine's next interval is the retry. A snapshot too large for a
-// ConfigMap is not sent (false, naming the size); one near the limit is sent with a warning, once.
+// returns false with the message; the engine's next interval is the retry. A snapshot larger than
+// kSnapshotMaxBytes is compacted first (core::compactSnapshot; one warning the first time); one that
+// still does not fit is not sent (false, naming the size); one near the limit uncompacted is sent with a
+// warning, once.
 // Blocking: the engine uses it through a BackgroundSnapshotSink.
 class ConfigMapSnapshotSink final : public SnapshotSink {
  public:
@@ -96,6 +101,7 @@ class ConfigMapSnapshotSink final : public SnapshotSink {
   ShardConfigMap& shard_;
   std::ostream* warnings_;
   bool warned_ = false;
+  bool warned_compacted_ = false;
 };
 
 }  // namespace tokenstorm::runner
